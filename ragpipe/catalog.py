@@ -1,0 +1,147 @@
+"""The catalog: a SQLite record of every indexed document and chunk.
+
+It is the source of truth for what is indexed (content hashes, chunk ids), for rebuilding
+in-process lexical indexes, and for fetching chunks by id. Writes for one document happen in
+one transaction, so the catalog never holds half a document.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from ragpipe.types import Chunk, Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    parent_id TEXT
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ord);
+"""
+
+
+def _row_to_chunk(row: sqlite3.Row) -> Chunk:
+    return Chunk(
+        id=row["id"],
+        doc_id=row["doc_id"],
+        text=row["text"],
+        start=row["start"],
+        end=row["end"],
+        metadata=json.loads(row["metadata"]),
+        parent_id=row["parent_id"],
+    )
+
+
+class Catalog:
+    """Thread-safe access to ``<index_dir>/catalog.sqlite``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def document_hashes(self) -> dict[str, str]:
+        with self._lock:
+            return {r["id"]: r["sha256"] for r in self.conn.execute("SELECT id, sha256 FROM documents")}
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        with self._lock:
+            rows = self.conn.execute("SELECT id FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,))
+            return [r["id"] for r in rows]
+
+    def replace_document(self, document: Document, sha256: str, chunks: Sequence[Chunk]) -> None:
+        """Atomically record ``document`` with exactly ``chunks`` (old chunks are removed)."""
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                conn.execute("DELETE FROM chunks WHERE doc_id=?", (document.id,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?)",
+                    (document.id, sha256, json.dumps(document.metadata, default=str), len(chunks), time.time()),
+                )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                    [
+                        (c.id, c.doc_id, i, c.start, c.end, c.text, json.dumps(c.metadata, default=str), c.parent_id)
+                        for i, c in enumerate(chunks)
+                    ],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def delete_documents(self, doc_ids: Iterable[str]) -> None:
+        ids = [(d,) for d in doc_ids]
+        with self._lock:
+            conn = self.conn
+            conn.execute("BEGIN")
+            try:
+                conn.executemany("DELETE FROM chunks WHERE doc_id=?", ids)
+                conn.executemany("DELETE FROM documents WHERE id=?", ids)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        """Every chunk in a stable order (document id, then position)."""
+        with self._lock:
+            rows = self.conn.execute("SELECT * FROM chunks ORDER BY doc_id, ord").fetchall()
+        for row in rows:
+            yield _row_to_chunk(row)
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                batch = list(ids[start : start + 500])
+                marks = ",".join("?" * len(batch))
+                for row in self.conn.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", batch):
+                    out[row["id"]] = _row_to_chunk(row)
+        return out
+
+    def count_documents(self) -> int:
+        with self._lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def count_chunks(self) -> int:
+        with self._lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

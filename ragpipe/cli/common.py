@@ -1,0 +1,58 @@
+"""Options and error handling shared by every sub-command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CONFIG = 2
+"""Invalid config, arguments or filter."""
+EXIT_ERROR = 1
+"""Any other ragpipe error (missing model, empty index, ...)."""
+EXIT_PARTIAL = 3
+"""The ingest finished but some documents failed (the summary lists them)."""
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Pipeline config (YAML/TOML). Default: $RAGPIPE_CONFIG or configs/default.yaml"
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config value: dotted.path=value (repeatable)"),
+]
+
+
+def config_path(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    from ragpipe.config.settings import RuntimeSettings
+
+    return RuntimeSettings().config
+
+
+def handle_errors(func: F) -> F:
+    """Print ragpipe errors as one clear message on stderr with a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ragpipe.errors import ConfigError, RagpipeError
+
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except RagpipeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]

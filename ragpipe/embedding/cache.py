@@ -1,0 +1,198 @@
+"""A persistent embedding cache, and an Embedder wrapper that embeds only what it has not seen.
+
+Vectors are keyed by ``(model_id, sha256(text))`` in one SQLite file (WAL mode), so a re-ingest,
+a sweep over retrieval settings, or another process re-uses every vector whose text is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ragpipe.errors import RagpipeError
+from ragpipe.protocols import Embedder
+
+CACHE_FILE_NAME = "embeddings.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    model_id TEXT NOT NULL,
+    text_sha256 BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model_id, text_sha256)
+) WITHOUT ROWID;
+"""
+_LOOKUP_BATCH = 500  # stays below SQLite's bound-parameter limit
+
+
+def text_key(text: str) -> bytes:
+    """The 32-byte sha256 digest of ``text`` (UTF-8) used as the cache key."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class EmbeddingCache:
+    """Float32 vectors keyed by ``(model_id, sha256 of the text)`` in one SQLite file.
+
+    Safe to share between threads (one connection per thread) and processes (WAL + busy timeout).
+    """
+
+    def __init__(self, path: Path, busy_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+
+    @classmethod
+    def in_dir(cls, cache_dir: Path) -> EmbeddingCache:
+        """The cache file shared by every pipeline using ``cache_dir``."""
+        return cls(Path(cache_dir) / CACHE_FILE_NAME)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise RagpipeError(
+                    f"embedding cache {self.path} cannot be opened as SQLite ({exc}); delete the file to rebuild it"
+                ) from exc
+            self._local.conn = conn
+        return conn
+
+    def get_many(self, model_id: str, texts: Sequence[str]) -> list[np.ndarray | None]:
+        """The cached vector of each text (None where absent), in input order."""
+        keys = [text_key(t) for t in texts]
+        found: dict[bytes, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        conn = self._conn()
+        for start in range(0, len(unique), _LOOKUP_BATCH):
+            batch = unique[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            rows = conn.execute(
+                f"SELECT text_sha256, vector FROM embeddings WHERE model_id=? AND text_sha256 IN ({marks})",
+                [model_id, *batch],
+            )
+            for key, blob in rows:
+                found[bytes(key)] = np.frombuffer(blob, dtype=np.float32).copy()
+        return [found.get(k) for k in keys]
+
+    def put_many(self, model_id: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store one vector per text (existing entries are kept: a model_id always maps to the same vector)."""
+        array = np.asarray(vectors, dtype=np.float32)
+        if array.ndim != 2 or array.shape[0] != len(texts):
+            raise ValueError(f"put_many: expected vectors of shape ({len(texts)}, dim), got {array.shape}")
+        rows = [(model_id, text_key(t), np.ascontiguousarray(v).tobytes()) for t, v in zip(texts, array, strict=True)]
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT OR IGNORE INTO embeddings VALUES (?,?,?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def count(self, model_id: str | None = None) -> int:
+        """Number of stored vectors (of one model, or of all)."""
+        if model_id is None:
+            return int(self._conn().execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+        sql = "SELECT COUNT(*) FROM embeddings WHERE model_id=?"
+        return int(self._conn().execute(sql, (model_id,)).fetchone()[0])
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' connections close when they are collected)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class CachedEmbedder:
+    """An Embedder that embeds only texts missing from an :class:`EmbeddingCache`.
+
+    Documents go through the persistent cache; queries through a small in-memory LRU (never
+    written to disk). ``computed`` counts document texts actually embedded, ``reused`` those
+    served without embedding (cache hits and repeats inside one call); both only grow.
+    """
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache, query_cache_size: int = 1024) -> None:
+        if query_cache_size < 0:
+            raise ValueError(f"query_cache_size must be >= 0, got {query_cache_size}")
+        self.inner = inner
+        self.cache = cache
+        self.query_cache_size = query_cache_size
+        self.computed = 0
+        self.reused = 0
+        self._compute_lock = threading.Lock()
+        self._query_lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        model_id = self.inner.model_id
+        vectors: dict[str, np.ndarray] = {}
+        self._collect(model_id, texts, vectors)
+        computed = 0
+        if len(vectors) < len(set(texts)):
+            # One thread computes at a time, after a second look-up: concurrent callers never embed a text twice.
+            with self._compute_lock:
+                missing = self._collect(model_id, texts, vectors)
+                if missing:
+                    fresh = np.asarray(self.inner.embed_documents(missing), dtype=np.float32)
+                    self.cache.put_many(model_id, missing, fresh)
+                    vectors.update(zip(missing, fresh, strict=True))
+                    computed = len(missing)
+                self.computed += computed
+                self.reused += len(texts) - computed
+        else:
+            with self._compute_lock:
+                self.reused += len(texts)
+        return self._stack([vectors[t] for t in texts])
+
+    def _collect(self, model_id: str, texts: Sequence[str], vectors: dict[str, np.ndarray]) -> list[str]:
+        """Add cached vectors of texts not yet in ``vectors``; return the unique texts still missing."""
+        wanted = [t for t in dict.fromkeys(texts) if t not in vectors]
+        missing = []
+        for text, vector in zip(wanted, self.cache.get_many(model_id, wanted), strict=True):
+            if vector is None:
+                missing.append(text)
+            else:
+                vectors[text] = vector
+        return missing
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._query_lock:
+            known = {t: self._queries[t] for t in dict.fromkeys(texts) if t in self._queries}
+            for text in known:
+                self._queries.move_to_end(text)
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            fresh = np.asarray(self.inner.embed_queries(missing), dtype=np.float32)
+            known.update(zip(missing, fresh, strict=True))
+            with self._query_lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._queries[text] = vector
+                    self._queries.move_to_end(text)
+                while len(self._queries) > self.query_cache_size:
+                    self._queries.popitem(last=False)
+        return self._stack([known[t] for t in texts])
+
+    def _stack(self, rows: list[np.ndarray]) -> np.ndarray:
+        if not rows:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.stack(rows), dtype=np.float32)

@@ -1,0 +1,257 @@
+"""``qdrant-edge``: Qdrant's Rust engine in process (qdrant-edge-py), the default embedded store.
+
+The shard lives in ``<index_dir>/qdrant-edge``; it is created on the first write (dimension taken
+from the first vectors) or loaded if the folder holds one. Qdrant Edge allows one open shard per
+directory, so each store object keeps one shard, opened lazily; opening a folder that another
+process (or another store object) holds raises a :class:`RagpipeError` saying so.
+
+Caveats of qdrant-edge-py 0.9.0: ``optimize()`` (run by :meth:`QdrantEdgeStore.flush`, it builds
+HNSW) holds the GIL for its whole run; nothing builds HNSW until it runs (searches stay exact,
+brute force, until then); there is no bulk-array upsert, so building points dominates ingest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator
+
+from ragpipe.config.base import StageConfig
+from ragpipe.context import BuildContext
+from ragpipe.errors import RagpipeError
+from ragpipe.registry import register
+from ragpipe.stores._edge_filters import edge_doc_ids_filter, edge_filter
+from ragpipe.stores._payload import (
+    DENSE,
+    DOC_ID_KEY,
+    SPARSE,
+    batches,
+    check_batch,
+    check_payload_indexes,
+    chunk_to_payload,
+    parse_payload_index,
+    payload_to_chunk,
+    point_id,
+)
+from ragpipe.types import Chunk, Hit, SparseVector
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ragpipe.filters import FilterExpr
+
+SHARD_DIR = "qdrant-edge"
+
+
+class QdrantEdgeConfig(StageConfig):
+    """Embedded Qdrant Edge shard in the index folder (no server)."""
+
+    type: Literal["qdrant-edge"] = "qdrant-edge"
+    hnsw_m: int = Field(default=16, ge=4, le=128)
+    """HNSW edges per node (used when the shard is created)."""
+    hnsw_ef_construct: int = Field(default=100, ge=4)
+    """HNSW build-time candidate list size (used when the shard is created)."""
+    search_ef: int | None = Field(default=None, ge=1)
+    """HNSW search-time candidate list size; null = the engine's default."""
+    payload_indexes: list[str] = Field(default_factory=list)
+    """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
+    ``doc_id`` is always indexed."""
+    optimize_on_flush: bool = True
+    """Run the optimizer (builds HNSW, merges segments) on every flush; it holds the GIL while it runs."""
+    upsert_batch_size: int = Field(default=1000, ge=1)
+    """Points per engine update call."""
+
+    @field_validator("payload_indexes")
+    @classmethod
+    def _check_indexes(cls, value: list[str]) -> list[str]:
+        return check_payload_indexes(value, "store.payload_indexes")
+
+
+@register("store", config=QdrantEdgeConfig)
+class QdrantEdgeStore:
+    """Dense ("dense", cosine) and sparse ("sparse", IDF modifier) vectors in one Qdrant Edge shard."""
+
+    supports_sparse = True
+
+    def __init__(self, config: QdrantEdgeConfig, context: BuildContext) -> None:
+        self.config = config
+        self.context = context
+        self._lock = threading.RLock()
+        self._shard: Any = None
+
+    @property
+    def path(self) -> Path:
+        return self.context.index_dir / SHARD_DIR
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _open(self, dimension: int | None) -> Any:
+        """The open shard; loaded if it exists, else created when ``dimension`` is given, else None."""
+        with self._lock:
+            if self._shard is not None:
+                return self._shard
+            exists = self.path.is_dir() and any(self.path.iterdir())
+            if not exists and dimension is None:
+                return None
+            from qdrant_edge import EdgeShard
+
+            try:
+                if dimension is None or exists:
+                    shard = EdgeShard.load(str(self.path))
+                else:
+                    shard = EdgeShard.create(str(self.path), self._edge_config(dimension))
+            except Exception as exc:
+                raise self._open_error(exc) from exc
+            self._shard = shard
+            self._ensure_payload_indexes(shard)
+            return shard
+
+    def _edge_config(self, dimension: int) -> Any:
+        from qdrant_edge import (
+            Distance,
+            EdgeConfig,
+            EdgeSparseVectorParams,
+            EdgeVectorParams,
+            HnswIndexConfig,
+            Modifier,
+        )
+
+        return EdgeConfig(
+            vectors={DENSE: EdgeVectorParams(size=dimension, distance=Distance.Cosine)},
+            sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+            hnsw_config=HnswIndexConfig(
+                m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct, full_scan_threshold=10000
+            ),
+        )
+
+    def _ensure_payload_indexes(self, shard: Any) -> None:
+        """Create missing payload indexes (before points arrive, with HNSW sub-graphs disabled)."""
+        from qdrant_edge import (
+            BoolIndexParams,
+            FloatIndexParams,
+            IntegerIndexParams,
+            KeywordIndexParams,
+            UpdateOperation,
+        )
+
+        params = {
+            "keyword": lambda: KeywordIndexParams(enable_hnsw=False),
+            "integer": lambda: IntegerIndexParams(lookup=True, range=True, enable_hnsw=False),
+            "float": lambda: FloatIndexParams(enable_hnsw=False),
+            "bool": lambda: BoolIndexParams(enable_hnsw=False),
+        }
+        wanted = [(DOC_ID_KEY, "keyword")]
+        wanted += [parse_payload_index(s, "store.payload_indexes") for s in self.config.payload_indexes]
+        existing = set(shard.info().payload_schema)
+        for key, schema in wanted:
+            if key not in existing:
+                shard.update(UpdateOperation.create_field_index(key, params[schema]()))
+                existing.add(key)
+
+    def _open_error(self, exc: Exception) -> RagpipeError:
+        if "WouldBlock" in str(exc):
+            return RagpipeError(
+                f"the qdrant-edge index at {self.path} is already open in another process (or another store "
+                "object in this one): Qdrant Edge allows one open shard per folder. Stop the other ragpipe "
+                "process (e.g. a running server or ingest) and retry, or use the `qdrant` store with a Qdrant "
+                "server for concurrent access."
+            )
+        return RagpipeError(f"cannot open the qdrant-edge index at {self.path}: {exc}")
+
+    def close(self) -> None:
+        """Release the shard (idempotent); a later call reopens it."""
+        with self._lock:
+            shard, self._shard = self._shard, None
+            if shard is not None:
+                shard.close()
+
+    def flush(self) -> None:
+        """Persist every write; with ``optimize_on_flush`` also build HNSW (blocking, holds the GIL)."""
+        with self._lock:
+            shard = self._open(None)
+            if shard is None:
+                return
+            shard.flush()
+            if self.config.optimize_on_flush:
+                shard.optimize()
+
+    # ------------------------------------------------------------------ writes
+
+    def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector] | None = None) -> None:
+        import numpy as np
+        from qdrant_edge import Point, UpdateOperation
+        from qdrant_edge import SparseVector as EdgeSparse
+
+        check_batch(chunks, dense, sparse)
+        if not chunks:
+            return
+        rows = np.asarray(dense, dtype=np.float32).tolist()
+        with self._lock:
+            shard = self._open(len(rows[0]))
+            for part in batches(len(chunks), self.config.upsert_batch_size):
+                points = []
+                for i in range(part.start, part.stop):
+                    vector: dict[str, Any] = {DENSE: rows[i]}
+                    if sparse is not None and sparse[i].indices:
+                        vector[SPARSE] = EdgeSparse(list(sparse[i].indices), list(sparse[i].values))
+                    points.append(Point(point_id(chunks[i].id), vector, chunk_to_payload(chunks[i])))
+                try:
+                    shard.update(UpdateOperation.upsert_points(points))
+                except Exception as exc:
+                    raise RagpipeError(f"qdrant-edge index at {self.path} rejected an upsert: {exc}") from exc
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        from qdrant_edge import UpdateOperation
+
+        ids = list(dict.fromkeys(doc_ids))
+        with self._lock:
+            shard = self._open(None)
+            if shard is None or not ids:
+                return
+            for part in batches(len(ids), 1000):
+                shard.update(UpdateOperation.delete_points_by_filter(edge_doc_ids_filter(ids[part])))
+
+    # ------------------------------------------------------------------ reads
+
+    def count(self) -> int:
+        from qdrant_edge import CountRequest
+
+        with self._lock:
+            shard = self._open(None)
+            return 0 if shard is None else int(shard.count(CountRequest(exact=True)))
+
+    def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
+        import numpy as np
+        from qdrant_edge import Query
+
+        query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
+        return self._query(Query.Nearest(query, using=DENSE), top_k, flt)
+
+    def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
+        from qdrant_edge import Query
+        from qdrant_edge import SparseVector as EdgeSparse
+
+        if not vector.indices:
+            return []
+        query = EdgeSparse(list(vector.indices), list(vector.values))
+        return self._query(Query.Nearest(query, using=SPARSE), top_k, flt)
+
+    def _query(self, query: Any, top_k: int, flt: FilterExpr | None) -> list[Hit]:
+        from qdrant_edge import QueryRequest, SearchParams
+
+        params = SearchParams(hnsw_ef=self.config.search_ef) if self.config.search_ef else None
+        request = QueryRequest(
+            limit=top_k, query=query, filter=edge_filter(flt), with_payload=True, with_vector=False, params=params
+        )
+        with self._lock:
+            shard = self._open(None)
+            if shard is None:
+                return []
+            try:
+                points = shard.query(request)
+            except Exception as exc:
+                raise RagpipeError(f"qdrant-edge index at {self.path} rejected a query: {exc}") from exc
+        return [Hit(chunk=payload_to_chunk(p.payload), score=float(p.score)) for p in points]

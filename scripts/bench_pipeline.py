@@ -1,0 +1,140 @@
+"""Core pipeline figures: start-up cost, ingest overhead against plain encoding, hybrid query latency.
+
+    .venv/bin/python scripts/bench_pipeline.py [--n 1000] [--skip-scifact]
+
+Prints:
+- `import ragpipe` time and whether torch got imported; `ragpipe --help` wall time;
+- hybrid query latency (no reranking) p50/p95 on the bundled corpus, retrieval only and with the answer;
+- SciFact (first N abstracts, one .txt each): ragpipe ingest chunks/s against plain
+  `SentenceTransformer.encode` of the very same chunk texts in the same run (the ceiling), and the
+  overhead ratio; then hybrid query latency and nDCG@10 over the test queries whose documents are indexed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scifact
+
+if TYPE_CHECKING:
+    from ragpipe import Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_QUESTIONS = [
+    "How fast must a SEV1 page be acknowledged?",
+    "Who approves production access requests?",
+    "How do I roll back a bad deploy?",
+    "What is the recovery point objective for the orders database?",
+    "How often are secrets rotated?",
+    "What caused the Kafka outage?",
+    "How long are application logs retained?",
+    "What is the availability SLO of the tracking API?",
+]
+
+
+def startup() -> None:
+    code = (
+        "import sys,time; t=time.perf_counter(); import ragpipe; print(time.perf_counter()-t, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    print(f"import ragpipe: {float(out[0]) * 1000:.0f} ms, torch imported: {out[1]}")
+    walls = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ragpipe.cli.app", "--help"], capture_output=True, check=True)
+        walls.append(time.perf_counter() - t)
+    print(f"ragpipe --help: best {min(walls):.2f} s, median {sorted(walls)[1]:.2f} s (target < 1 s)")
+
+
+def latency(pipeline: Pipeline, questions: list[str], repeats: int, answer: bool) -> tuple[float, float]:
+    pipeline.query(questions[0], answer=answer)  # warm-up (model load)
+    times = []
+    for _ in range(repeats):
+        for q in questions:
+            t = time.perf_counter()
+            pipeline.query(q, answer=answer)
+            times.append(time.perf_counter() - t)
+    return scifact.percentile(times, 0.5) * 1000, scifact.percentile(times, 0.95) * 1000
+
+
+def bundled(tmp: Path) -> None:
+    from ragpipe import Pipeline
+    from ragpipe.config.settings import RuntimeSettings
+
+    settings = RuntimeSettings(data_dir=tmp / "bundled")
+    with Pipeline.from_config(ROOT / "configs" / "default.yaml", settings=settings) as rag:
+        report = rag.ingest(progress=False)
+        print(
+            f"bundled corpus: {report.documents_indexed} docs, {report.chunks_indexed} chunks, {report.seconds:.1f} s"
+        )
+        p50, p95 = latency(rag, BUNDLED_QUESTIONS, 10, answer=False)
+        print(f"bundled hybrid retrieval latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        p50, p95 = latency(rag, BUNDLED_QUESTIONS, 3, answer=True)
+        print(f"bundled hybrid query + extractive answer: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+
+
+def scifact_run(tmp: Path, n: int) -> None:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from ragpipe import Pipeline
+    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.models import bundled_model_path
+
+    corpus = scifact.load_corpus()
+    ids = list(corpus)[:n]
+    docs = tmp / "scifact"
+    scifact.write_corpus_files(corpus, docs, ids)
+    settings = RuntimeSettings(data_dir=tmp / "data", cache_dir=tmp / "cache")
+    config = {"name": "scifact", "sources": [{"path": str(docs)}]}
+    with Pipeline.from_config(config, settings=settings) as rag:
+        report = rag.ingest(progress=False)
+        texts = [c.text for c in rag.components.catalog.iter_chunks()]
+        model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+        model.encode(texts[:64], batch_size=64)
+        t = time.perf_counter()
+        vectors = model.encode(texts, batch_size=64, normalize_embeddings=True)
+        ceiling = time.perf_counter() - t
+        assert np.asarray(vectors).shape[0] == report.chunks_indexed
+        ours = report.chunks_indexed / report.seconds
+        best = len(texts) / ceiling
+        print(
+            f"scifact ingest ({len(ids)} abstracts, {report.chunks_indexed} chunks): ragpipe {ours:.1f} chunks/s "
+            f"({report.seconds:.1f} s) vs plain encode {best:.1f} chunks/s ({ceiling:.1f} s): "
+            f"overhead {(report.seconds / ceiling - 1) * 100:.1f}% (target <= 25%)"
+        )
+        queries, qrels = scifact.load_queries(), scifact.load_qrels("test")
+        indexed = set(ids)
+        usable = {q: rel for q, rel in qrels.items() if set(rel) <= indexed}
+        questions = [queries[q] for q in usable]
+        p50, p95 = latency(rag, questions, 1, answer=False)
+        print(f"scifact hybrid retrieval latency over {len(questions)} queries: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        scores = []
+        for qid, rel in usable.items():
+            hits = rag.query(queries[qid], top_k=100, answer=False).chunks
+            ranked = scifact.first_unique(scifact.doc_id_of(h.chunk.doc_id) for h in hits)
+            scores.append(scifact.ndcg_at_k(ranked, rel))
+        print(f"scifact hybrid nDCG@10 on those queries: {sum(scores) / max(len(scores), 1):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000, help="SciFact abstracts to ingest (5183 = all)")
+    parser.add_argument("--skip-scifact", action="store_true")
+    args = parser.parse_args()
+    startup()
+    with tempfile.TemporaryDirectory() as tmp:
+        bundled(Path(tmp))
+        if not args.skip_scifact:
+            scifact_run(Path(tmp), args.n)
+
+
+if __name__ == "__main__":
+    main()

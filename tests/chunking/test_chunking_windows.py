@@ -1,0 +1,113 @@
+"""The 'sentence' and 'token' chunkers on a real ~3-page Markdown runbook."""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from chunking_helpers import RUNBOOK, assert_exact_slices, uncovered
+from pydantic import ValidationError
+
+from ragpipe.chunking.sentence import SentenceChunker, SentenceChunkerConfig
+from ragpipe.chunking.token import TokenChunker, TokenChunkerConfig
+from ragpipe.context import BuildContext
+from ragpipe.types import Document
+
+KINDS = {"sentence": (SentenceChunker, SentenceChunkerConfig), "token": (TokenChunker, TokenChunkerConfig)}
+
+
+def tokens(text: str) -> int:
+    from llama_index.core.utils import get_tokenizer
+
+    return len(get_tokenizer()(text))
+
+
+def make(kind: str, context: BuildContext, **fields: int) -> SentenceChunker | TokenChunker:
+    chunker_cls, config_cls = KINDS[kind]
+    return chunker_cls(config_cls(**fields), context)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_defaults(kind: str) -> None:
+    config = KINDS[kind][1]()
+    assert (config.type, config.chunk_size, config.chunk_overlap) == (kind, 200, 20)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("size", "overlap"), [(200, 20), (64, 16), (40, 0)])
+def test_slices_order_coverage_and_size(kind: str, size: int, overlap: int, runbook: Document, context) -> None:
+    chunks = make(kind, context, chunk_size=size, chunk_overlap=overlap).chunk(runbook)
+    assert len(chunks) >= max(3, tokens(RUNBOOK) // size)
+    assert_exact_slices(runbook, chunks)
+    assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+    assert all(a.start < b.start and a.end < b.end for a, b in itertools.pairwise(chunks))
+    assert uncovered(runbook, chunks) == ""
+    assert max(tokens(c.text) for c in chunks) <= size + 2
+    assert [c.metadata["chunk_index"] for c in chunks] == list(range(len(chunks)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_overlap_only_when_configured(kind: str, runbook: Document, context) -> None:
+    def overlapping_pairs(overlap: int) -> int:
+        chunks = make(kind, context, chunk_size=64, chunk_overlap=overlap).chunk(runbook)
+        return sum(b.start < a.end for a, b in itertools.pairwise(chunks))
+
+    assert overlapping_pairs(16) >= 3
+    assert overlapping_pairs(0) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_deterministic_and_metadata_propagated(kind: str, runbook: Document, context) -> None:
+    first = make(kind, context).chunk(runbook)
+    again = make(kind, context).chunk(runbook)
+    assert first == again
+    assert len({c.id for c in first}) == len(first)
+    assert all(c.metadata["team"] == "platform" and c.metadata["year"] == 2024 for c in first)
+    assert all(c.parent_id is None for c in first)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_repeated_text_maps_to_increasing_offsets(kind: str, context) -> None:
+    doc = Document("twice.md", RUNBOOK + "\n" + RUNBOOK)
+    chunks = make(kind, context, chunk_size=100, chunk_overlap=10).chunk(doc)
+    assert_exact_slices(doc, chunks)
+    assert all(a.start < b.start for a, b in itertools.pairwise(chunks))
+    assert chunks[-1].end == len(doc.text.rstrip())
+    assert uncovered(doc, chunks) == ""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("text", ["", "   \n\t \n"])
+def test_blank_document_gives_no_chunks(kind: str, text: str, context) -> None:
+    assert make(kind, context).chunk(Document("blank.txt", text)) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_short_document_is_one_chunk_without_surrounding_whitespace(kind: str, context) -> None:
+    doc = Document("short.txt", "\n\n  One short line, nothing more.  \n")
+    (chunk,) = make(kind, context).chunk(doc)
+    assert (chunk.start, chunk.end, chunk.text) == (4, 33, "One short line, nothing more.")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_concurrent_first_use_is_safe(kind: str, runbook: Document, context) -> None:
+    chunker = make(kind, context, chunk_size=64, chunk_overlap=8)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: chunker.chunk(runbook), range(6)))
+    assert all(r == results[0] for r in results) and results[0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"chunk_size": 100, "chunk_overlap": 100}, "chunk_overlap"),
+        ({"chunk_size": 4}, "chunk_size"),
+        ({"chunk_overlap": -1}, "chunk_overlap"),
+        ({"chunk_sizes": [100]}, "chunk_sizes"),
+    ],
+)
+def test_invalid_config_is_rejected_naming_the_field(kind: str, fields: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        KINDS[kind][1](**fields)

@@ -1,0 +1,80 @@
+"""What only the qdrant-edge store does: lazy creation, one open shard per folder, payload indexes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragpipe.config.settings import RuntimeSettings
+from ragpipe.context import BuildContext
+from ragpipe.errors import RagpipeError
+from ragpipe.stores.qdrant_edge import QdrantEdgeConfig, QdrantEdgeStore
+from ragpipe.types import Chunk, SparseVector
+
+CHUNKS = [
+    Chunk(f"{i:032x}", f"d{i % 3}", f"text {i}", 0, 6, {"team": "abc"[i % 3], "year": 2020 + i}) for i in range(12)
+]
+DENSE = np.random.default_rng(1).standard_normal((12, 8)).astype(np.float32)
+SPARSE = [SparseVector((i, 100), (1.0, 0.5)) for i in range(12)]
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> BuildContext:
+    return BuildContext(settings=RuntimeSettings(), index_dir=tmp_path / "pipe" / "f00d", cache_dir=tmp_path / "c")
+
+
+def test_nothing_is_created_before_the_first_write(ctx: BuildContext) -> None:
+    store = QdrantEdgeStore(QdrantEdgeConfig(), ctx)
+    assert store.count() == 0 and store.search_dense(DENSE[0], 3) == []
+    store.flush()
+    assert not (ctx.index_dir / "qdrant-edge").exists()
+    store.upsert(CHUNKS, DENSE, SPARSE)
+    assert (ctx.index_dir / "qdrant-edge").is_dir()
+    store.close()
+
+
+def test_a_second_open_of_the_same_folder_says_who_holds_it(ctx: BuildContext) -> None:
+    first = QdrantEdgeStore(QdrantEdgeConfig(), ctx)
+    first.upsert(CHUNKS, DENSE, SPARSE)
+    second = QdrantEdgeStore(QdrantEdgeConfig(), ctx)
+    with pytest.raises(RagpipeError, match=r"qdrant-edge index at .*qdrant-edge is already open in another process"):
+        second.count()
+    first.close()
+    assert second.count() == len(CHUNKS)
+    second.close()
+
+
+def test_payload_indexes_are_created_and_search_params_apply(ctx: BuildContext) -> None:
+    from qdrant_edge import EdgeShard
+
+    config = QdrantEdgeConfig(payload_indexes=["team", "year:integer"], search_ef=32, optimize_on_flush=False)
+    store = QdrantEdgeStore(config, ctx)
+    store.upsert(CHUNKS, DENSE, SPARSE)
+    store.flush()
+    assert [h.chunk.id for h in store.search_dense(DENSE[4], 1)] == [CHUNKS[4].id]
+    store.close()
+    shard = EdgeShard.load(str(ctx.index_dir / "qdrant-edge"))
+    try:
+        schema = shard.info().payload_schema
+        assert set(schema) == {"doc_id", "metadata.team", "metadata.year"}
+        assert schema["metadata.year"].points == len(CHUNKS)
+    finally:
+        shard.close()
+
+
+def test_reopen_adds_newly_configured_payload_indexes(ctx: BuildContext) -> None:
+    from qdrant_edge import EdgeShard
+
+    store = QdrantEdgeStore(QdrantEdgeConfig(), ctx)
+    store.upsert(CHUNKS, DENSE, SPARSE)
+    store.close()
+    again = QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team"]), ctx)
+    assert again.count() == len(CHUNKS)
+    again.close()
+    shard = EdgeShard.load(str(ctx.index_dir / "qdrant-edge"))
+    try:
+        assert set(shard.info().payload_schema) == {"doc_id", "metadata.team"}
+    finally:
+        shard.close()

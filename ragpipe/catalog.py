@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     parent_id TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ord);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -139,6 +140,19 @@ class Catalog:
     def count_chunks(self) -> int:
         with self._lock:
             return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or, with ``None``, remove) a small durable marker such as "lexical index is stale"."""
+        with self._lock:
+            if value is None:
+                self.conn.execute("DELETE FROM meta WHERE key=?", (key,))
+            else:
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragpipe.config.loading import load_config
 from ragpipe.config.models import PipelineConfigBase
@@ -14,6 +14,9 @@ from ragpipe.config.settings import RuntimeSettings
 from ragpipe.factory import Components, build_components
 from ragpipe.filters import FilterExpr
 from ragpipe.types import IngestReport, QueryResult
+
+if TYPE_CHECKING:
+    from ragpipe.ingest.runner import IngestPlan
 
 
 class Pipeline:
@@ -59,6 +62,13 @@ class Pipeline:
 
         with self._rw.writing():
             return IngestRunner(self.config, self.components).run(paths, progress)
+
+    def plan(self, paths: Sequence[str | Path] | None = None) -> IngestPlan:
+        """A dry run of :meth:`ingest`: which documents would be added, updated and deleted."""
+        from ragpipe.ingest.runner import IngestRunner
+
+        with self._rw.reading():
+            return IngestRunner(self.config, self.components).plan(paths)
 
     def query(
         self,

@@ -6,7 +6,9 @@
 Points are 384-d random unit vectors, random BM25-like sparse vectors (Zipf-distributed term ids)
 and a payload with a ``team`` keyword field (10 values, indexed). Each query kind runs 200 random
 queries (top 10): dense, sparse, hybrid (a dense and a sparse search, as the retriever runs its
-legs) and dense filtered on ``team``. Dense recall@10 is measured against exact numpy search.
+legs) and dense filtered on ``team``. Dense recall@10 is measured against exact numpy search;
+uniform random 384-d vectors have no neighbourhood structure, the worst case for HNSW, so expect
+far lower recall than on real embeddings (raise ``--search-ef`` to trade latency for recall).
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ DIM = 384
 VOCAB = 30_000
 TEAMS = 10
 LOCAL_MODE_LIMIT = 20_000
-STORES: dict[str, Callable[[BuildContext], VectorStore]] = {
-    "qdrant-edge": lambda ctx: QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team"]), ctx),
-    "qdrant-local": lambda ctx: QdrantStore(QdrantConfig(location="disk", payload_indexes=["team"]), ctx),
-}
+STORE_NAMES = ("qdrant-edge", "qdrant-local")
+
+
+def make_store(name: str, ctx: BuildContext, search_ef: int | None) -> VectorStore:
+    if name == "qdrant-edge":
+        return QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team"], search_ef=search_ef), ctx)
+    return QdrantStore(QdrantConfig(location="disk", payload_indexes=["team"]), ctx)
 
 
 def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -74,15 +79,15 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def bench(name: str, root: Path, data: tuple, queries: int, batch: int) -> None:
+def bench(name: str, root: Path, data: tuple, queries: int, batch: int, search_ef: int | None) -> None:
     chunks, dense, sparse, q_dense, q_sparse = data
     ctx = BuildContext(settings=RuntimeSettings(), index_dir=root / name / "bench", cache_dir=root / "cache")
-    store = STORES[name](ctx)
+    store = make_store(name, ctx, search_ef)
     upsert = timed(lambda: [store.upsert(chunks[i : i + batch], dense[i : i + batch], sparse[i : i + batch])
                             for i in range(0, len(chunks), batch)])  # fmt: skip
     flush = timed(store.flush)
     close = timed(store.close)
-    store = STORES[name](ctx)
+    store = make_store(name, ctx, search_ef)
     reopen = timed(store.count)
     assert store.count() == len(chunks), store.count()
     size_mb = sum(p.stat().st_size for p in ctx.index_dir.rglob("*") if p.is_file()) / 1e6
@@ -120,7 +125,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
     parser.add_argument("--batch", type=int, default=1000, help="chunks per store.upsert call")
     parser.add_argument("--terms", type=int, default=60, help="sparse terms drawn per point (before dedup)")
-    parser.add_argument("--stores", default=",".join(STORES), help="comma-separated: " + ", ".join(STORES))
+    parser.add_argument("--stores", default=",".join(STORE_NAMES), help="comma-separated: " + ", ".join(STORE_NAMES))
+    parser.add_argument("--search-ef", type=int, default=None, help="qdrant-edge HNSW search ef (default: engine's)")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     args = parser.parse_args()
 
@@ -138,7 +144,7 @@ def main() -> None:
             if name == "qdrant-local" and args.n > LOCAL_MODE_LIMIT:
                 print(f"\n== {name}: skipped above {LOCAL_MODE_LIMIT:,} points (pure-Python brute force, many minutes)")
                 continue
-            bench(name, root, data, args.queries, args.batch)
+            bench(name, root, data, args.queries, args.batch, args.search_ef)
     finally:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ragpipe.cli import config_cmd, doctor, ingest, query
+from ragpipe.cli import config_cmd, doctor, eval_cmd, ingest, query, status, sweep_cmd
 
 app = typer.Typer(
     name="ragpipe",
@@ -15,6 +15,9 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest.ingest)
 app.command("query")(query.query)
+app.command("eval")(eval_cmd.eval_)
+app.command("sweep")(sweep_cmd.sweep)
+app.command("status")(status.status)
 app.command("doctor")(doctor.doctor)
 app.add_typer(config_cmd.app, name="config")
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, PrivateAttr, create_model, field_validator
 
 from ragpipe import registry
-from ragpipe.config.base import StrictModel
+from ragpipe.config.base import StrictModel, index_settings
 from ragpipe.filters import parse_filter
 
 # Default implementation type for each stage slot.
@@ -88,7 +88,7 @@ class PipelineConfigBase(StrictModel):
 
     def fingerprint(self) -> str:
         """Hash of everything that changes what is stored in the index."""
-        parts = {k: getattr(self, k).model_dump(mode="json") for k in ("chunking", "embedding", "lexical", "store")}
+        parts = {k: index_settings(getattr(self, k)) for k in ("chunking", "embedding", "lexical", "store")}
         blob = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -1,8 +1,11 @@
 """The ingest loop: discover -> hash -> parse -> chunk -> embed -> write, streaming in batches.
 
-Per batch the vector store is written before the catalog, so after any interruption the
-catalog never claims a document the store lacks; a re-run re-processes whatever the catalog
-does not hold (deleting that document's old points first), which leaves no duplicates.
+Crash safety: per batch, the batch's documents are first deleted from the vector store, then
+written to it, and only then recorded in the catalog. So after an interruption at any point the
+catalog never claims a document the store lacks, and a re-run re-processes every document the
+catalog does not hold at its current hash (deleting whatever points it had first), leaving no
+duplicates or orphans. A durable "lexical stale" marker is set before the first write and cleared
+only after the lexical index has been rebuilt, so an interrupted run's re-run always rebuilds it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,19 @@ from ragpipe.ingest.loader import DocumentLoadError, load_document, sha256_of
 from ragpipe.ingest.sources import FoundFile, discover
 from ragpipe.progress import Progress
 from ragpipe.types import Chunk, Document, FileFailure, IngestReport
+
+LEXICAL_STALE = "lexical_stale"
+
+
+@dataclass
+class IngestPlan:
+    """Document ids an ingest would add, update (content changed) and delete, without doing it."""
+
+    add: list[str] = field(default_factory=list)
+    update: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    unreadable: list[FileFailure] = field(default_factory=list)
 
 
 @dataclass
@@ -44,19 +60,17 @@ class IngestRunner:
         disappeared from them are deleted from the index."""
         started = time.perf_counter()
         report = IngestReport()
-        if paths:
-            sources, base_dir, prune = [SourceConfig(path=str(p)) for p in paths], Path.cwd(), False
-        else:
-            sources, base_dir, prune = list(self.config.sources), self.config.base_dir, True
+        sources, base_dir, prune = self._sources(paths)
         files = list(self._discover(sources, base_dir))
         known = self.c.catalog.document_hashes()
         seen: dict[str, Path] = {}
         changed = False
         pending = _Pending()
         with Progress(progress) as bar:
-            bar.start("ingest", total=len(files))
+            bar.start("files", total=len(files))
+            bar.start("chunks embedded+written", total=None)
             for found in files:
-                bar.advance("ingest")
+                bar.advance("files")
                 report.documents_seen += 1
                 if not self._claim(found, seen, report):
                     continue
@@ -66,23 +80,57 @@ class IngestRunner:
                 pending.add(*outcome)
                 if pending.chunk_count >= self.config.ingest.batch_size:
                     self._write(pending, known, report)
+                    bar.advance("chunks embedded+written", pending.chunk_count)
                     pending, changed = _Pending(), True
             if pending.items:
                 self._write(pending, known, report)
+                bar.advance("chunks embedded+written", pending.chunk_count)
                 changed = True
             if prune:
                 gone = sorted(set(known) - set(seen))
                 if gone:
+                    self.c.catalog.set_meta(LEXICAL_STALE, "1")
                     self.c.store.delete_documents(gone)
                     self.c.catalog.delete_documents(gone)
                     report.documents_deleted = len(gone)
                     changed = True
-            if changed or not self._lexical_ready():
-                bar.start("index", total=None)
+            if changed or self.c.catalog.get_meta(LEXICAL_STALE) or not self._lexical_ready():
+                bar.start("lexical index + store flush", total=None)
                 self.c.lexical.rebuild(self.c.catalog.iter_chunks())
                 self.c.store.flush()
+                self.c.catalog.set_meta(LEXICAL_STALE, None)
         report.seconds = time.perf_counter() - started
         return report
+
+    def plan(self, paths: Sequence[str | Path] | None = None) -> IngestPlan:
+        """What :meth:`run` would add, update and delete (a dry run: files are hashed, not parsed)."""
+        sources, base_dir, prune = self._sources(paths)
+        known = self.c.catalog.document_hashes()
+        result = IngestPlan()
+        seen: set[str] = set()
+        for found in self._discover(sources, base_dir):
+            if found.doc_id in seen:
+                continue
+            seen.add(found.doc_id)
+            try:
+                digest = sha256_of(found.path)
+            except OSError as exc:
+                result.unreadable.append(FileFailure(str(found.path), str(exc)))
+                continue
+            if found.doc_id not in known:
+                result.add.append(found.doc_id)
+            elif known[found.doc_id] != digest:
+                result.update.append(found.doc_id)
+            else:
+                result.unchanged.append(found.doc_id)
+        if prune:
+            result.delete = sorted(set(known) - seen)
+        return result
+
+    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[SourceConfig], Path, bool]:
+        if paths:
+            return [SourceConfig(path=str(p)) for p in paths], Path.cwd(), False
+        return list(self.config.sources), self.config.base_dir, True
 
     def _discover(self, sources: list[SourceConfig], base_dir: Path) -> Iterator[FoundFile]:
         for source in sources:
@@ -138,9 +186,9 @@ class IngestRunner:
         dense = np.asarray(embedder.embed_documents([c.text for c in chunks]), dtype=np.float32)
         report.chunks_embedded += getattr(embedder, "computed", 0) - before
         sparse = self.c.lexical.encode(chunks)
-        replaced = [doc.id for doc, _, _ in pending.items if doc.id in known]
-        if replaced:
-            self.c.store.delete_documents(replaced)
+        self.c.catalog.set_meta(LEXICAL_STALE, "1")
+        # Also for documents the catalog does not know: an interrupted earlier run may have left points.
+        self.c.store.delete_documents([doc.id for doc, _, _ in pending.items])
         self.c.store.upsert(chunks, dense, sparse)
         for document, sha256, doc_chunks in pending.items:
             self.c.catalog.replace_document(document, sha256, doc_chunks)

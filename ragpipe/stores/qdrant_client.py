@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ragpipe.config.base import StageConfig
+from ragpipe.config.base import QUERY_TIME, StageConfig
 from ragpipe.context import BuildContext
 from ragpipe.errors import ConfigError, RagpipeError
 from ragpipe.registry import register
@@ -51,16 +51,16 @@ class QdrantConfig(StageConfig):
     """Local mode only: ``disk`` = ``<index_dir>/qdrant-local``, ``memory`` = nothing persisted."""
     collection: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     """Collection name; null = ``<pipeline name>-<index fingerprint>``."""
-    prefer_grpc: bool = False
+    prefer_grpc: bool = Field(default=False, json_schema_extra=QUERY_TIME)
     """Server only: use gRPC instead of REST."""
-    timeout: float = Field(default=30.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0, json_schema_extra=QUERY_TIME)
     """Server only: request timeout in seconds."""
     payload_indexes: list[str] = Field(default_factory=list)
     """Server only (local mode ignores indexes): ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
-    search_ef: int | None = Field(default=None, ge=1)
+    search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """Server only: HNSW search-time candidate list size; null = the server's default."""
-    upsert_batch_size: int = Field(default=256, ge=1)
+    upsert_batch_size: int = Field(default=256, ge=1, json_schema_extra=QUERY_TIME)
     """Points per upsert request."""
 
     @field_validator("payload_indexes")

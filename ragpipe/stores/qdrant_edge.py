@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ragpipe.config.base import StageConfig
+from ragpipe.config.base import QUERY_TIME, StageConfig
 from ragpipe.context import BuildContext
 from ragpipe.errors import RagpipeError
 from ragpipe.registry import register
@@ -54,14 +54,14 @@ class QdrantEdgeConfig(StageConfig):
     """HNSW edges per node (used when the shard is created)."""
     hnsw_ef_construct: int = Field(default=100, ge=4)
     """HNSW build-time candidate list size (used when the shard is created)."""
-    search_ef: int | None = Field(default=None, ge=1)
+    search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """HNSW search-time candidate list size; null = the engine's default."""
     payload_indexes: list[str] = Field(default_factory=list)
     """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
-    optimize_on_flush: bool = True
+    optimize_on_flush: bool = Field(default=True, json_schema_extra=QUERY_TIME)
     """Run the optimizer (builds HNSW, merges segments) on every flush; it holds the GIL while it runs."""
-    upsert_batch_size: int = Field(default=1000, ge=1)
+    upsert_batch_size: int = Field(default=1000, ge=1, json_schema_extra=QUERY_TIME)
     """Points per engine update call."""
 
     @field_validator("payload_indexes")

@@ -118,3 +118,9 @@ def test_runtime_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch,
     settings = RuntimeSettings()
     assert settings.data_dir == tmp_path and settings.qdrant_url == "http://127.0.0.1:6333"
     assert settings.resolved_cache_dir == tmp_path / "cache"
+
+
+def test_query_time_settings_do_not_move_the_index() -> None:
+    base = load_config({}).fingerprint()
+    assert load_config({}, ["store.search_ef=128", "store.optimize_on_flush=false"]).fingerprint() == base
+    assert load_config({}, ["store.hnsw_m=32"]).fingerprint() != base

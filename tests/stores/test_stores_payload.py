@@ -103,3 +103,23 @@ def test_store_modules_import_no_engine() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_stores_are_registered_and_built_from_a_pipeline_config(tmp_path) -> None:
+    from ragpipe import registry
+    from ragpipe.config.loading import load_config
+    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.context import BuildContext
+    from ragpipe.stores.qdrant_client import QdrantStore
+    from ragpipe.stores.qdrant_edge import QdrantEdgeStore
+
+    ctx = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path / "p" / "f", cache_dir=tmp_path / "c")
+    default = load_config({})
+    assert isinstance(registry.build("store", default.store, ctx), QdrantEdgeStore)
+    config = load_config({"store": {"type": "qdrant", "location": "memory"}}, ["store.payload_indexes=[team]"])
+    store = registry.build("store", config.store, ctx)
+    assert isinstance(store, QdrantStore) and store.config.payload_indexes == ["team"]
+    with pytest.raises(ConfigError, match=r"store.payload_indexes\[0\].*'when:date'"):
+        load_config({"store": {"type": "qdrant-edge", "payload_indexes": ["when:date"]}})
+    with pytest.raises(ConfigError, match="hnsw_m"):
+        load_config({"store": {"type": "qdrant-edge", "hnsw_m": 1}})

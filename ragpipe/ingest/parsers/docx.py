@@ -14,7 +14,8 @@ from ragpipe.ingest.parsers import json_safe, render_elements
 from ragpipe.ingest.parsers._unstructured_offline import ensure_unstructured_offline
 from ragpipe.registry import register
 
-CORE_PROPERTIES = ("title", "author", "subject", "keywords", "category", "created", "modified")
+CORE_PROPERTIES = ("title", "author", "subject", "keywords", "category", "content_status", "created", "modified")
+RENAMED = {"content_status": "status"}  # Word's "Status" field, named like the other formats' `status`
 
 
 class DocxParserConfig(StageConfig):
@@ -37,7 +38,7 @@ def core_properties(path: Path, data: bytes) -> dict[str, Any]:
         if isinstance(value, str):
             value = value.strip()
         if value not in (None, ""):
-            metadata[name] = json_safe(value)
+            metadata[RENAMED.get(name, name)] = json_safe(value)
     return metadata
 
 

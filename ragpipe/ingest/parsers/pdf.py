@@ -7,6 +7,7 @@ Scanned PDFs (no text layer) are rejected: OCR is not supported.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,10 +47,15 @@ def info_metadata(reader: Any) -> dict[str, Any]:
             except UnicodeDecodeError:
                 continue  # binary blob, not metadata anyone can filter on
         text = str(value).strip()
-        name = str(key).lstrip("/").strip().lower()
+        name = _snake_case(str(key).lstrip("/").strip())
         if text and name:
             metadata[name] = yaml_scalar(text)
     return metadata
+
+
+def _snake_case(name: str) -> str:
+    """``DocType`` -> ``doc_type``, ``Title`` -> ``title``: PDF info keys named like other formats' fields."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).replace(" ", "_").lower()
 
 
 def _open(path: Path, data: bytes) -> Any:

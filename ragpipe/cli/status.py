@@ -1,0 +1,49 @@
+"""``ragpipe status``: what an ingest would add, update and delete (a dry run)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ragpipe.cli.common import ConfigOption, SetOption, config_path, handle_errors
+
+
+@handle_errors
+def status(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the config's sources")] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
+) -> None:
+    """Compare the sources with the index by content hash; nothing is parsed, embedded or written."""
+    from ragpipe.pipeline import Pipeline
+
+    with Pipeline.from_config(config_path(config), set_ or ()) as pipeline:
+        plan = pipeline.plan(paths or None)
+        index_dir = pipeline.index_dir
+    if as_json:
+        payload = {
+            "index_dir": str(index_dir),
+            "add": plan.add,
+            "update": plan.update,
+            "delete": plan.delete,
+            "unchanged": len(plan.unchanged),
+            "unreadable": [{"path": f.path, "reason": f.reason} for f in plan.unreadable],
+        }
+        print(json.dumps(payload, indent=2))
+        return
+    out = sys.stdout
+    print(
+        f"{index_dir}: {len(plan.add)} to add, {len(plan.update)} to update, {len(plan.delete)} to delete, "
+        f"{len(plan.unchanged)} unchanged",
+        file=out,
+    )
+    for label, ids in (("add", plan.add), ("update", plan.update), ("delete", plan.delete)):
+        for doc_id in ids:
+            print(f"  {label:<6} {doc_id}", file=out)
+    for failure in plan.unreadable:
+        print(f"  unreadable {failure.path}: {failure.reason}", file=out)

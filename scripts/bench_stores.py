@@ -3,12 +3,13 @@
     .venv/bin/python scripts/bench_stores.py --n 5183
     .venv/bin/python scripts/bench_stores.py --n 200000          # qdrant local mode is skipped above 20k
 
-Points are 384-d random unit vectors, random BM25-like sparse vectors (Zipf-distributed term ids)
+Points are 384-d unit vectors (``--data clustered``, the default: noisy copies of 2,000 random topic
+centroids, which gives the neighbourhood structure real embeddings have; ``--data uniform``: uniform random
+directions, the worst case for HNSW), random BM25-like sparse vectors (Zipf-distributed term ids)
 and a payload with a ``team`` keyword field (10 values, indexed). Each query kind runs 200 random
 queries (top 10): dense, sparse, hybrid (a dense and a sparse search, as the retriever runs its
-legs) and dense filtered on ``team``. Dense recall@10 is measured against exact numpy search;
-uniform random 384-d vectors have no neighbourhood structure, the worst case for HNSW, so expect
-far lower recall than on real embeddings (raise ``--search-ef`` to trade latency for recall).
+legs) and dense filtered on ``team``. Dense recall@10 is measured against exact numpy search
+(raise ``--search-ef`` to trade latency for recall).
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def make_store(name: str, ctx: BuildContext, search_ef: int | None) -> VectorSto
 def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
     rows = rng.standard_normal((n, DIM)).astype(np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def clustered_rows(rng: np.random.Generator, centroids: np.ndarray, n: int, noise: float = 0.6) -> np.ndarray:
+    """Unit vectors scattered around random centroids, like embeddings of documents on shared topics."""
+    picks = rng.integers(len(centroids), size=n)
+    rows = centroids[picks] + noise * rng.standard_normal((n, DIM)).astype(np.float32) / np.sqrt(DIM)
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
 def sparse_rows(rng: np.random.Generator, n: int, terms: int) -> list[SparseVector]:
@@ -127,16 +135,21 @@ def main() -> None:
     parser.add_argument("--terms", type=int, default=60, help="sparse terms drawn per point (before dedup)")
     parser.add_argument("--stores", default=",".join(STORE_NAMES), help="comma-separated: " + ", ".join(STORE_NAMES))
     parser.add_argument("--search-ef", type=int, default=None, help="qdrant-edge HNSW search ef (default: engine's)")
+    parser.add_argument("--data", choices=("clustered", "uniform"), default="clustered", help="dense vector layout")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temporary one, removed)")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    dense = unit_rows(rng, args.n)
+    if args.data == "clustered":
+        centroids = unit_rows(rng, 2000)
+        dense, q_dense = clustered_rows(rng, centroids, args.n), clustered_rows(rng, centroids, args.queries)
+    else:
+        dense, q_dense = unit_rows(rng, args.n), unit_rows(rng, args.queries)
     sparse = sparse_rows(rng, args.n, args.terms)
     chunks = make_chunks(rng, args.n, sparse)
-    data = (chunks, dense, sparse, unit_rows(rng, args.queries), sparse_rows(rng, args.queries, 6))
-    print(f"generated {args.n:,} points in {time.perf_counter() - start:.1f} s")
+    data = (chunks, dense, sparse, q_dense, sparse_rows(rng, args.queries, 6))
+    print(f"generated {args.n:,} {args.data} points in {time.perf_counter() - start:.1f} s")
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="bench-stores-"))
     try:

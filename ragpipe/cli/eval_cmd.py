@@ -53,6 +53,16 @@ def eval_(
     answer_metrics: Annotated[
         bool, typer.Option("--answer-metrics/--no-answer-metrics", help="Generate and score answers")
     ] = True,
+    llm_metrics: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm-metrics/--no-llm-metrics",
+            help="ragas LLM-judged metrics; default: only when RAGPIPE_LLM_BASE_URL is set",
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str | None, typer.Option(help="Judge model at RAGPIPE_LLM_BASE_URL (default: the first it lists)")
+    ] = None,
     set_: SetOption = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal")] = None,
 ) -> None:
@@ -65,7 +75,7 @@ def eval_(
     from ragpipe.config.loading import load_config
     from ragpipe.config.settings import RuntimeSettings
     from ragpipe.evaluation.datasets import load_dataset
-    from ragpipe.evaluation.gate import check_regression
+    from ragpipe.evaluation.gate import check_regression, compared_metrics
     from ragpipe.evaluation.result import EvalResult
     from ragpipe.evaluation.runner import DEFAULT_METRICS, evaluate, pipeline_for_dataset, plan_metrics
 
@@ -80,7 +90,9 @@ def eval_(
     with pipeline_for_dataset(pipeline_config, eval_set, settings) as pipeline:
         report = pipeline.ingest(progress=progress)
         _print_ingest(console, report, str(pipeline.index_dir))
-        result = evaluate(pipeline, eval_set, metric_names, answer_metrics=answer_metrics, progress=progress)
+        result = evaluate(
+            pipeline, eval_set, metric_names, answer_metrics, progress, llm_metrics=llm_metrics, llm_model=llm_model
+        )
     _print_result(console, result)
     summary = result.to_summary()
     if stdout_json:
@@ -92,6 +104,8 @@ def eval_(
         result.write(out)
     if base_summary is not None:
         regressions = check_regression(summary, base_summary, max_drop, alpha)
+        compared = compared_metrics(summary, base_summary)
+        console.print(f"gate: compared {len(compared)} metric(s) with {baseline}: {', '.join(compared)}")
         _print_gate(console, regressions, str(baseline), max_drop, alpha)
         if regressions:
             raise typer.Exit(EXIT_REGRESSION)

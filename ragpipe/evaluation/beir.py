@@ -151,12 +151,17 @@ def _read_qrels(
 ) -> dict[str, dict[str, int]]:
     """``query id -> {document _id -> grade}`` in order of first appearance."""
     judgments: dict[str, dict[str, int]] = {}
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            location = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                skipped.append((location, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
+                continue
             fields = line.rstrip("\r\n").split("\t")
             if not line.strip() or (number == 1 and fields[0].strip().lower() in ("query-id", "query_id", "qid")):
                 continue
-            location = f"{path}:{number}"
             if len(fields) == 4:  # TREC layout: query iteration document grade
                 fields = [fields[0], fields[2], fields[3]]
             if len(fields) != 3:

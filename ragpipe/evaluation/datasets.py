@@ -99,11 +99,16 @@ def load_dataset(
 
 def iter_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | LineError]]:
     """``(location, object)`` per non-blank line, or ``(location, LineError)`` for a line that is no object."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            location = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield location, LineError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
             if not line.strip():
                 continue
-            location = f"{path}:{number}"
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:

@@ -41,6 +41,9 @@ class DocumentTexts:
         self._lock = threading.Lock()
 
     def _locate(self, doc_id: str) -> FoundFile:
+        relative = Path(doc_id)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise KeyError(doc_id)  # ids are paths inside the corpus, never outside it
         if self.corpus_dir is not None:
             path = self.corpus_dir / doc_id
             if not path.is_file():

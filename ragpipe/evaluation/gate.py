@@ -70,6 +70,8 @@ def check_regression(
         if missing:
             raise ConfigError(f"metrics {missing} are not reported by both runs; comparable: {', '.join(names)}")
         names = list(metrics)
+    if not names:
+        raise ConfigError("the current run and the baseline report no metric in common; nothing to compare")
     base_scores, current_scores = _per_query(baseline, "baseline"), _per_query(current, "current")
     regressions = []
     for metric in names:

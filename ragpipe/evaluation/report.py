@@ -86,8 +86,10 @@ def _significance_table(sweep: Sweep) -> str:
             continue
         cells = [_name_cell(record["name"])]
         for metric in metrics:
-            text = difference_text(sweep, record["name"], metric)
-            cells.append(_cell(text, _diff_class(text)))
+            text = difference_text(sweep, record["name"], metric, with_ci=False)
+            interval = difference_text(sweep, record["name"], metric)
+            css = f' class="{_diff_class(text)}"' if _diff_class(text) else ""
+            cells.append(f'<td{css} title="{escape(interval)}">{escape(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return '<div class="scroll"><table id="significance">' + "".join(rows) + "</table></div>"
 
@@ -101,6 +103,14 @@ def _effects_table(effects: Mapping[str, Sequence[Mapping[str, Any]]], metric: s
             cells = [_cell(axis, "name"), _cell(str(value["value"]), "name"), _cell(_num(value["mean"]))]
             rows.append("<tr>" + "".join(cells) + _cell(str(value["n"])) + "</tr>")
     return '<table id="axis-effects">' + "".join(rows) + "</table>"
+
+
+def _failures(sweep: Sweep) -> str:
+    failed = sweep.get("failed") or []
+    if not failed:
+        return ""
+    items = "".join(f"<li><code>{escape(f['name'])}</code>: {escape(f['error'])}</li>" for f in failed)
+    return f'<h2>Failed variants</h2><ul id="failed">{items}</ul>'
 
 
 def _img(uri: str, alt: str) -> str:
@@ -124,9 +134,12 @@ def render_html(sweep: Sweep) -> str:
         f'<p class="meta">{escape(embedding_work_lines(sweep)[0])}</p>',
         f"<h2>Leaderboard (by {escape(primary)})</h2>",
         _leaderboard(sweep),
+        _failures(sweep),
         "<h2>Each metric per variant (mean, 95% bootstrap CI)</h2>",
         _img(plots.metric_bars(records, sweep["metrics"], baseline), "metrics per variant"),
         "<h2>Quality against latency</h2>",
+        '<p class="meta">Latency is the p50 of the per-question query time (retrieval, plus the answer when answer '
+        "metrics are on) measured during this run: compare variants of one run, on one machine.</p>",
         f'<p class="meta">Pareto front (no other variant is both better on {escape(primary)} and faster at p50): '
         + ", ".join(f"<code>{escape(n)}</code>" for n in sweep["pareto_front"])
         + "</p>",
@@ -146,7 +159,8 @@ def render_html(sweep: Sweep) -> str:
         f"<h2>Paired significance tests against <code>{escape(baseline)}</code></h2>",
         f'<p class="meta">Mean per-question difference (variant − baseline) with its bootstrap 95% CI; '
         f"{escape(sweep['paired_method'])} test with {sweep['n_resamples']} resamples, p-values Holm-adjusted over "
-        f"the variants per metric (the CIs are not adjusted); ▲/▼ = significant win/loss at α={sweep['alpha']}.</p>",
+        f"the variants per metric (the CIs are not adjusted; the table shows them on hover); "
+        f"▲/▼ = significant win/loss at α={sweep['alpha']}.</p>",
     ]
     if tests:
         sections.append(_img(plots.difference_forest(tests, records, primary, baseline), "differences to baseline"))

@@ -9,6 +9,7 @@ a normal query would, and scored against the gold answer.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from typing import Any
 from ragpipe.config.models import PipelineConfigBase, SourceConfig
 from ragpipe.config.settings import RuntimeSettings
 from ragpipe.errors import ConfigError, IndexNotFoundError
+from ragpipe.evaluation.beir import safe_name
 from ragpipe.evaluation.datasets import EvalQuestion, EvalSet
 from ragpipe.evaluation.documents import DocumentTexts
+from ragpipe.evaluation.llm_metrics import LLM_METRIC_NAMES, LLMJudge
 from ragpipe.evaluation.result import EvalResult
 from ragpipe.evaluation.retrieval_metrics import METRICS, parse_metric
 from ragpipe.evaluation.scoring import QuestionScorer, summarize
@@ -93,10 +96,6 @@ def pipeline_for_dataset(
     settings = settings or RuntimeSettings()
     if eval_set.corpus_dir is None:
         return Pipeline(config, settings)
-    import hashlib
-
-    from ragpipe.evaluation.beir import safe_name
-
     corpus = eval_set.corpus_dir.resolve()
     key = f"{safe_name(corpus.name)}-{hashlib.sha256(str(corpus).encode()).hexdigest()[:10]}"
     eval_settings = settings.model_copy(
@@ -112,24 +111,31 @@ def evaluate(
     metrics: Sequence[str] = DEFAULT_METRICS,
     answer_metrics: bool = True,
     progress: bool | None = None,
+    llm_metrics: bool | None = None,
+    llm_model: str | None = None,
 ) -> EvalResult:
     """Score every question of ``eval_set`` on ``pipeline`` (already ingested).
 
     Judgments of documents that are not in the index, and questions left without relevant documents,
-    are skipped and listed in the result (as are the eval set's own skipped items). ragas' LLM metrics
-    never run here: they would need ``RAGPIPE_LLM_BASE_URL`` and an LLM judge (see ``notes``).
+    are skipped and listed in the result (as are the eval set's own skipped items). ragas' LLM-judged
+    metrics (:mod:`ragpipe.evaluation.llm_metrics`) run only when ``pipeline.settings.llm_base_url``
+    (``RAGPIPE_LLM_BASE_URL``) is set and ``llm_metrics`` is not False; ``llm_model`` defaults to the
+    endpoint's first listed model. ``notes["llm_metrics"]`` says whether they ran.
     """
     plan = plan_metrics(metrics)
+    if not eval_set.questions:
+        raise ConfigError(f"eval set {eval_set.name!r} holds no question")
+    judge = _judge(pipeline.settings, answer_metrics, llm_metrics, llm_model)
     indexed = set(pipeline.components.catalog.document_hashes())
     if not indexed:
         raise IndexNotFoundError(f"the index {pipeline.index_dir} is empty; ingest the corpus before evaluating")
     config: Any = pipeline.config
     texts = DocumentTexts(eval_set.corpus_dir, config.sources, config.base_dir)
-    scorer = QuestionScorer(pipeline, plan, texts, answer_metrics)
+    scorer = QuestionScorer(pipeline, plan, texts, answer_metrics, judge)
     skipped = list(eval_set.skipped)
     records: list[dict[str, Any]] = []
     # One untimed warm-up query, so loading models and opening indexes is not counted as latency.
-    pipeline.query(eval_set.questions[0].question, top_k=plan.depth, answer=False)
+    pipeline.query(eval_set.questions[0].question, answer=answer_metrics)
     with Progress(progress) as bar:
         bar.start(f"evaluate {eval_set.name}", total=len(eval_set.questions))
         for question in eval_set.questions:
@@ -144,7 +150,7 @@ def evaluate(
             f"first reasons: {'; '.join(f'{w}: {r}' for w, r in skipped[:3])}"
         )
     result = summarize(records, [*plan.document, *(name for name, _, _ in plan.spans)])
-    notes = {"llm_metrics": _llm_note(pipeline.settings)}
+    notes = {"llm_metrics": _llm_note(pipeline.settings, judge, llm_metrics)}
     return EvalResult(
         name=pipeline.config.name,
         dataset=eval_set.name,
@@ -189,10 +195,24 @@ def _indexed_judgments(
     )
 
 
-def _llm_note(settings: RuntimeSettings) -> str:
-    if settings.llm_base_url:
+def _judge(
+    settings: RuntimeSettings, answer_metrics: bool, llm_metrics: bool | None, llm_model: str | None
+) -> LLMJudge | None:
+    if llm_metrics and not settings.llm_base_url:
+        raise ConfigError("LLM metrics need an OpenAI-compatible endpoint: set RAGPIPE_LLM_BASE_URL")
+    if llm_metrics is False or not answer_metrics or not settings.llm_base_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else None
+    return LLMJudge(settings.llm_base_url, key, llm_model)
+
+
+def _llm_note(settings: RuntimeSettings, judge: LLMJudge | None, requested: bool | None) -> str:
+    if judge is not None:
         return (
-            f"not run: an LLM endpoint is configured ({settings.llm_base_url}) but ragpipe has no LLM-judged "
-            "metric yet; every reported metric is computed offline"
+            f"run: {', '.join(LLM_METRIC_NAMES)} judged by model {judge.model!r} at {judge.base_url} "
+            "(questions with a gold answer)"
         )
-    return "not run: RAGPIPE_LLM_BASE_URL is not set, so no LLM or paid API was called (all metrics are offline)"
+    if not settings.llm_base_url:
+        return "not run: RAGPIPE_LLM_BASE_URL is not set, so no LLM or paid API was called (all metrics are offline)"
+    reason = "switched off (--no-llm-metrics)" if requested is False else "answer metrics are off"
+    return f"not run: {reason}; no LLM was called"

@@ -12,6 +12,7 @@ import numpy as np
 from ragpipe.evaluation.answer_scoring import ANSWER_METRIC_NAMES, score_answer
 from ragpipe.evaluation.datasets import EvalQuestion
 from ragpipe.evaluation.documents import DocumentTexts, check_span
+from ragpipe.evaluation.llm_metrics import LLM_METRIC_NAMES, LLMJudge
 from ragpipe.evaluation.retrieval_metrics import compute
 from ragpipe.evaluation.span_metrics import Span, span_scores
 from ragpipe.evaluation.stats import bootstrap_ci
@@ -33,11 +34,19 @@ def ranked_documents(chunks: Sequence[ScoredChunk]) -> list[str]:
 class QuestionScorer:
     """Runs one question through the pipeline and scores it; problems go to ``skipped``, never dropped."""
 
-    def __init__(self, pipeline: Pipeline, plan: MetricPlan, texts: DocumentTexts, answer_metrics: bool) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        plan: MetricPlan,
+        texts: DocumentTexts,
+        answer_metrics: bool,
+        judge: LLMJudge | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.plan = plan
         self.texts = texts
         self.answer_metrics = answer_metrics
+        self.judge = judge
 
     def score(self, question: EvalQuestion, skipped: list[tuple[str, str]]) -> dict[str, Any]:
         where = f"question {question.id}"
@@ -102,7 +111,12 @@ class QuestionScorer:
         scored = score_answer(
             question.question, answer.text, gold, components.embedder, [s.chunk.text for s in context], references
         )
-        for metric, reason in scored.undefined.items():
+        undefined = dict(scored.undefined)
+        if self.judge is not None:
+            judged = self.judge.score(question.question, answer.text, gold, [s.chunk.text for s in context])
+            scored.scores.update(judged.scores)
+            undefined.update(judged.undefined)
+        for metric, reason in undefined.items():
             skipped.append((f"question {question.id}", f"{metric} undefined: {reason}"))
         record = {
             "text": answer.text,
@@ -145,7 +159,8 @@ class Summary:
 def summarize(records: Sequence[dict[str, Any]], retrieval_metrics: Sequence[str]) -> Summary:
     """Means and bootstrap 95% CIs per metric (over the questions that have it) and latency percentiles."""
     present = {name for record in records for name in record["metrics"]}
-    order = [m for m in retrieval_metrics if m in present] + [m for m in ANSWER_METRIC_NAMES if m in present]
+    known = [*retrieval_metrics, *ANSWER_METRIC_NAMES, *LLM_METRIC_NAMES]
+    order = [m for m in known if m in present]
     order += sorted(present - set(order))
     per_query = {m: {r["id"]: r["metrics"][m] for r in records if m in r["metrics"]} for m in order}
     metrics: dict[str, float] = {}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ragpipe.config.loading import dump_config
 from ragpipe.config.models import PipelineConfigBase
 from ragpipe.config.settings import RuntimeSettings
+from ragpipe.errors import ConfigError, RagpipeError
 from ragpipe.evaluation import sweep_compare
 from ragpipe.evaluation.sweep_spec import SweepSpec, Variant
 
@@ -30,7 +31,7 @@ DEFAULT_OUT_ROOT = Path("results/sweeps")
 
 @dataclass(frozen=True, slots=True)
 class StageEvent:
-    """Progress of a sweep: which variant (1-based) is in which stage (``ingest`` or ``evaluate``)."""
+    """Progress of a sweep: which variant (1-based) is in which stage (``ingest``, ``evaluate``, or ``failed``)."""
 
     index: int
     total: int
@@ -62,8 +63,10 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Run every variant of ``spec`` in order, write all outputs into ``out_dir`` and return the sweep record.
 
-    ``on_stage`` is called before each stage of each variant; without it, the stages are shown on stderr
-    when ``progress`` is on (default: on a terminal). ``progress`` also drives the ingest/evaluate bars.
+    ``on_stage`` is called before each stage of each variant (and with stage ``failed``); without it, the
+    stages are shown on stderr when ``progress`` is on (default: on a terminal). ``progress`` also drives
+    the ingest/evaluate bars. A variant that fails with a ragpipe error is recorded under ``failed`` and
+    the sweep goes on; if every variant fails, the first error is raised.
     """
     from ragpipe.evaluation.datasets import load_dataset
     from ragpipe.progress import progress_enabled
@@ -72,6 +75,7 @@ def run_sweep(
     report_stage = on_stage or (_print_stage if progress_enabled(progress) else None)
     eval_set = load_dataset(spec.dataset, split=spec.split, corpus=spec.corpus, work_dir=settings.data_dir)
     records: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
     configs: dict[str, PipelineConfigBase] = {}
     total = len(spec.variants)
     for index, variant in enumerate(spec.variants, start=1):
@@ -82,13 +86,25 @@ def run_sweep(
 
         configs[variant.name] = variant.config
         slug = variant_slug(index, variant.name)
-        record = _run_variant(spec, variant, eval_set, settings, progress, stage)
+        try:
+            record = _run_variant(spec, variant, eval_set, settings, progress, stage)
+        except RagpipeError as exc:
+            failed.append({"name": variant.name, "error": f"{type(exc).__name__}: {exc}"})
+            stage("failed")
+            continue
         record["eval_dir"] = f"variants/{slug}"
         record["result"].write(out_dir / "variants" / slug)
         records.append(_record_dict(record))
-    sweep = assemble(spec, records, configs, eval_set)
+    if not records:
+        raise _first_error_type(failed)(f"{spec.path}: every variant failed; the first: {failed[0]['error']}")
+    sweep = assemble(spec, records, configs, eval_set, failed)
     write_outputs(sweep, out_dir)
     return sweep
+
+
+def _first_error_type(failed: Sequence[Mapping[str, str]]) -> type[RagpipeError]:
+    """ConfigError when the first failure was one (so the CLI exits 2), else RagpipeError."""
+    return ConfigError if failed and failed[0]["error"].startswith("ConfigError") else RagpipeError
 
 
 def _print_stage(event: StageEvent) -> None:
@@ -112,6 +128,9 @@ def _run_variant(
         stage("ingest")
         report = pipeline.ingest(progress=progress)
         chunks_total = pipeline.components.catalog.count_chunks()
+        # Every document-side text this pipeline embedded: chunks plus, for the semantic chunker, the
+        # sentence groups it embeds to find boundaries (queries are not counted).
+        texts_embedded = int(getattr(pipeline.components.embedder, "computed", report.chunks_embedded))
         documents_total = pipeline.components.catalog.count_documents()
         stage("evaluate")
         if spec.metrics is None:
@@ -122,6 +141,7 @@ def _run_variant(
     ingest = {
         "seconds": report.seconds,
         "chunks_embedded": report.chunks_embedded,
+        "texts_embedded": texts_embedded,
         "chunks_indexed": report.chunks_indexed,
         "chunks_total": chunks_total,
         "documents_total": documents_total,
@@ -148,6 +168,7 @@ def _record_dict(record: Mapping[str, Any]) -> dict[str, Any]:
         "ingest": record["ingest"],
         "index_dir": record["index_dir"],
         "eval_dir": record["eval_dir"],
+        "config": variant.config.model_dump(mode="json"),
     }
 
 
@@ -156,13 +177,21 @@ def assemble(
     records: Sequence[Mapping[str, Any]],
     configs: Mapping[str, PipelineConfigBase],
     eval_set: EvalSet,
+    failed: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
-    """The sweep record (what ``sweep.json`` holds) from the variant records: ranking, tests, front, effects."""
+    """The sweep record (what ``sweep.json`` holds) from the variant records: ranking, tests, front, effects.
+
+    Paired tests need the baseline: when it failed, ``paired_tests`` is empty.
+    """
     primary = spec.primary_metric
     metrics = sweep_compare.metric_names(records, primary)
     best = sweep_compare.best_variant(records, primary)
-    tests = sweep_compare.paired_comparisons(
-        records, spec.baseline, metrics, spec.paired_method, spec.n_resamples, spec.alpha
+    tests = (
+        sweep_compare.paired_comparisons(
+            records, spec.baseline, metrics, spec.paired_method, spec.n_resamples, spec.alpha
+        )
+        if any(r["name"] == spec.baseline for r in records)
+        else {}
     )
     first_counts = records[0].get("counts", {}) if records else {}
     return {
@@ -184,6 +213,7 @@ def assemble(
             "skipped": first_counts.get("skipped", len(eval_set.skipped)),
         },
         "variants": [dict(r) for r in records],
+        "failed": [dict(f) for f in failed],
         "ranking": [r["name"] for r in sweep_compare.ranked(records, primary)],
         "paired_tests": tests,
         "pareto_front": sweep_compare.pareto_front(records, primary),
@@ -196,6 +226,7 @@ def assemble(
         "embedding_work": {
             "chunks_embedded": sum(r["ingest"]["chunks_embedded"] for r in records),
             "chunks_indexed_total": sum(r["ingest"]["chunks_total"] for r in records),
+            "texts_embedded": sum(r["ingest"].get("texts_embedded", r["ingest"]["chunks_embedded"]) for r in records),
             "ingest_seconds": sum(r["ingest"]["seconds"] for r in records),
         },
     }

@@ -122,6 +122,9 @@ def markdown_text(sweep: Sweep) -> str:
         ]
         lines.append(_md_row(cells))
     lines += ["", *significance_markdown(sweep), "", *embedding_work_lines(sweep)]
+    if sweep.get("failed"):
+        lines += ["", "## Failed variants", ""]
+        lines += [f"- `{f['name']}`: {f['error']}" for f in sweep["failed"]]
     return "\n".join(lines) + "\n"
 
 
@@ -148,11 +151,15 @@ def significance_markdown(sweep: Sweep) -> list[str]:
 def embedding_work_lines(sweep: Sweep) -> list[str]:
     """The two figures the sweep promises: chunks it embedded vs what independent cold ingests would embed."""
     work = sweep["embedding_work"]
-    return [
+    line = (
         f"Embedding work: this sweep embedded {work['chunks_embedded']} chunks; "
         f"{len(sweep['variants'])} independent cold ingests would embed {work['chunks_indexed_total']} "
         f"(the chunks indexed across all variants); ingest took {work['ingest_seconds']:.1f}s in total."
-    ]
+    )
+    extra = work.get("texts_embedded", work["chunks_embedded"]) - work["chunks_embedded"]
+    if extra > 0:
+        line += f" The semantic chunker also embedded {extra} sentence groups to find its boundaries."
+    return [line]
 
 
 def terminal_table(sweep: Sweep) -> Table:

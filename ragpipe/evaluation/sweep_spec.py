@@ -35,6 +35,9 @@ from ragpipe.config.models import PipelineConfigBase
 from ragpipe.errors import ConfigError
 
 _ERROR_LINE = re.compile(r"^\s+([^\s:]+): ")
+_ABSENT = object()
+MISSING = "n/a"
+"""Axis value label of a variant whose config has no such path (e.g. ``chunk_size`` of a semantic chunker)."""
 
 
 class VariantEntry(StrictModel):
@@ -175,7 +178,9 @@ def load_sweep(path: Path, base_overrides: Sequence[str] = ()) -> SweepSpec:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, SweepFile, f"sweep file {path}")) from None
     folder = path.resolve().parent
-    base: Path | dict[str, Any] = (folder / parsed.base) if parsed.base is not None else dict(parsed.base_config or {})
+    base: Path | dict[str, Any] = (
+        (folder / parsed.base).resolve() if parsed.base is not None else dict(parsed.base_config or {})
+    )
     if isinstance(base, Path) and not base.is_file():
         raise ConfigError(f"{path}: base config {parsed.base!r} not found (looked for {base})")
     _check_metrics(path, parsed)
@@ -185,8 +190,8 @@ def load_sweep(path: Path, base_overrides: Sequence[str] = ()) -> SweepSpec:
         path=path,
         base=base,
         base_overrides=tuple(base_overrides),
-        dataset=folder / parsed.dataset,
-        corpus=folder / parsed.corpus if parsed.corpus else None,
+        dataset=(folder / parsed.dataset).resolve(),
+        corpus=(folder / parsed.corpus).resolve() if parsed.corpus else None,
         split=parsed.split,
         metrics=tuple(parsed.metrics) if parsed.metrics is not None else None,
         primary_metric=parsed.primary_metric,
@@ -202,7 +207,10 @@ def load_sweep(path: Path, base_overrides: Sequence[str] = ()) -> SweepSpec:
         _load(spec, [])
     except ConfigError as exc:
         raise ConfigError(f"{path}: the base config (with --set overrides) is invalid:\n{exc}") from None
-    variants = tuple(_build_variant(spec, name, settings, axes) for name, settings, axes in entries)
+    variants = _with_derived_axes(
+        [_build_variant(spec, name, settings, axes) for name, settings, axes in entries],
+        [axes is None for _, _, axes in entries],
+    )
     names = [v.name for v in variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -258,11 +266,24 @@ def _build_variant(
         config = _load(spec, [override_string(p, v) for p, v in settings])
     except ConfigError as exc:
         raise ConfigError(_variant_error(spec, label, settings, str(exc))) from None
-    if axes is None:
-        effective = config.model_dump(mode="json")
-        leaves = [p for path, value in settings for p, _ in flatten(path, value)]
-        axes = {p: _lookup(effective, p) for p in leaves}
-    return Variant(label, settings, {str(k): value_label(v) for k, v in axes.items()}, config)
+    return Variant(label, settings, {str(k): value_label(v) for k, v in (axes or {}).items()}, config)
+
+
+def _with_derived_axes(variants: list[Variant], derive: list[bool]) -> tuple[Variant, ...]:
+    """Variants without explicit ``axes`` get one axis per overridden leaf path of *any* such variant, valued
+    from their effective config, so a variant that leaves a path at its base value still counts on that axis."""
+    paths: dict[str, None] = {}
+    for variant, derived in zip(variants, derive, strict=True):
+        if derived:
+            paths.update(dict.fromkeys(p for path, value in variant.settings for p, _ in flatten(path, value)))
+    result = []
+    for variant, derived in zip(variants, derive, strict=True):
+        if derived:
+            effective = variant.config.model_dump(mode="json")
+            axes = {p: _lookup(effective, p) for p in paths}
+            variant = replace(variant, axes={p: MISSING if v is _ABSENT else value_label(v) for p, v in axes.items()})
+        result.append(variant)
+    return tuple(result)
 
 
 def _variant_error(spec: SweepSpec, label: str, settings: Sequence[tuple[str, Any]], message: str) -> str:
@@ -284,6 +305,7 @@ def _variant_error(spec: SweepSpec, label: str, settings: Sequence[tuple[str, An
 
 
 def _lookup(data: Any, path: str) -> Any:
+    """The value at a dotted path of a plain mapping, or ``_ABSENT``."""
     node = data
     for key in path.split("."):
         if isinstance(node, Mapping) and key in node:
@@ -291,5 +313,5 @@ def _lookup(data: Any, path: str) -> Any:
         elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
-            return None
+            return _ABSENT
     return node

@@ -2,7 +2,7 @@
 
 Filters are compiled in two steps: :func:`compile_filter` turns a :mod:`ragpipe.filters`
 expression into a small engine-neutral clause tree (:class:`Clause` and the ``*Cond`` classes),
-which ``_edge_filters`` / ``_client_filters`` map one-to-one onto each engine's filter types.
+which :func:`engine_filter` maps one-to-one onto an engine's filter classes (:class:`FilterModels`).
 The tree is built so that Qdrant's semantics equal :func:`ragpipe.filters.matches`:
 
 - a field ``f`` is the payload key ``metadata.f``; a dotted field ``a.b`` is a nested path;
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -230,3 +230,58 @@ def _one_of(key: str, values: Sequence[str | int | float | bool]) -> Condition:
     options: list[Condition] = [MatchAnyCond(key, strings)] if strings else []
     options.extend(others)
     return options[0] if len(options) == 1 else Clause(should=tuple(options))
+
+
+# ---------------------------------------------------------------------------- engine filters
+
+
+@dataclass(frozen=True)
+class FilterModels:
+    """One engine's filter classes (qdrant-client's ``models`` or qdrant-edge's), called by keyword."""
+
+    filter: Callable[..., Any]
+    """``filter(must=, should=, must_not=)``, each a list of conditions or None."""
+    field_condition: Callable[..., Any]
+    """``field_condition(key=, match=)`` or ``field_condition(key=, range=)``."""
+    match_value: Callable[..., Any]
+    """``match_value(value=)`` for a str, int or bool."""
+    match_any: Callable[..., Any]
+    """``match_any(any=)`` for a list of strings."""
+    range: Callable[..., Any]
+    """``range(gt=, gte=, lt=, lte=)`` (float bounds or None)."""
+    is_empty: Callable[[str], Any]
+    """The whole is-empty condition of a payload key."""
+
+
+def engine_filter(expr: FilterExpr | None, models: FilterModels) -> Any:
+    """The engine's filter equivalent to ``expr`` (None for no filter)."""
+    clause = compile_filter(expr)
+    return None if clause is None else _engine_clause(clause, models)
+
+
+def engine_doc_ids_filter(doc_ids: Sequence[str], models: FilterModels) -> Any:
+    """The engine's filter matching the points of any of ``doc_ids``."""
+    return _engine_clause(doc_ids_clause(doc_ids), models)
+
+
+def _engine_clause(clause: Clause, models: FilterModels) -> Any:
+    return models.filter(
+        must=[_engine_condition(c, models) for c in clause.must] or None,
+        should=[_engine_condition(c, models) for c in clause.should] or None,
+        must_not=[_engine_condition(c, models) for c in clause.must_not] or None,
+    )
+
+
+def _engine_condition(cond: Condition, models: FilterModels) -> Any:
+    if isinstance(cond, Clause):
+        return _engine_clause(cond, models)
+    if isinstance(cond, MatchCond):
+        return models.field_condition(key=cond.key, match=models.match_value(value=cond.value))
+    if isinstance(cond, MatchAnyCond):
+        return models.field_condition(key=cond.key, match=models.match_any(any=list(cond.values)))
+    if isinstance(cond, RangeCond):
+        rng = models.range(gt=cond.gt, gte=cond.gte, lt=cond.lt, lte=cond.lte)
+        return models.field_condition(key=cond.key, range=rng)
+    if isinstance(cond, IsEmptyCond):
+        return models.is_empty(cond.key)
+    raise TypeError(f"unknown condition {cond!r}")

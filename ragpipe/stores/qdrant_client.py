@@ -11,28 +11,26 @@ Every other code path (collection, points, filters, queries) is the same for ser
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ragpipe.config.base import QUERY_TIME, StageConfig
 from ragpipe.context import BuildContext
 from ragpipe.errors import ConfigError, RagpipeError
 from ragpipe.registry import register
-from ragpipe.stores._client_filters import client_doc_ids_filter, client_filter
-from ragpipe.stores._payload import (
-    DENSE,
-    DOC_ID_KEY,
-    SPARSE,
-    batches,
-    check_batch,
-    check_payload_indexes,
-    chunk_to_payload,
-    parse_payload_index,
-    payload_to_chunk,
-    point_id,
+from ragpipe.stores._common import (
+    PayloadIndexSpecs,
+    dense_query,
+    dense_rows,
+    doc_id_batches,
+    hits,
+    point_batches,
+    wanted_payload_indexes,
 )
+from ragpipe.stores._payload import DENSE, SPARSE, FilterModels, engine_doc_ids_filter, engine_filter
 from ragpipe.types import Chunk, Hit, SparseVector
 
 if TYPE_CHECKING:
@@ -55,18 +53,13 @@ class QdrantConfig(StageConfig):
     """Server only: use gRPC instead of REST."""
     timeout: float = Field(default=30.0, gt=0, json_schema_extra=QUERY_TIME)
     """Server only: request timeout in seconds."""
-    payload_indexes: list[str] = Field(default_factory=list)
+    payload_indexes: PayloadIndexSpecs = Field(default_factory=list)
     """Server only (local mode ignores indexes): ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
     search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """Server only: HNSW search-time candidate list size; null = the server's default."""
     upsert_batch_size: int = Field(default=256, ge=1, json_schema_extra=QUERY_TIME)
     """Points per upsert request."""
-
-    @field_validator("payload_indexes")
-    @classmethod
-    def _check_indexes(cls, value: list[str]) -> list[str]:
-        return check_payload_indexes(value, "store.payload_indexes")
 
 
 @register("store", config=QdrantConfig)
@@ -158,9 +151,7 @@ class QdrantStore:
                 "float": models.PayloadSchemaType.FLOAT,
                 "bool": models.PayloadSchemaType.BOOL,
             }
-            wanted = [(DOC_ID_KEY, "keyword")]
-            wanted += [parse_payload_index(s, "store.payload_indexes") for s in self.config.payload_indexes]
-            for key, schema in wanted:
+            for key, schema in wanted_payload_indexes(self.config.payload_indexes):
                 client.create_payload_index(self.collection, key, field_schema=schemas[schema], wait=True)
         self._has_collection = True
         return client
@@ -179,40 +170,30 @@ class QdrantStore:
     # ------------------------------------------------------------------ writes
 
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector] | None = None) -> None:
-        import numpy as np
         from qdrant_client import models
 
-        check_batch(chunks, dense, sparse)
-        if not chunks:
+        rows = dense_rows(chunks, dense, sparse)
+        if not rows:
             return
-        rows = np.asarray(dense, dtype=np.float32).tolist()
+
+        def point(pid: uuid.UUID, vector: dict[str, Any], payload: dict[str, Any]) -> Any:
+            return models.PointStruct(id=str(pid), vector=vector, payload=payload)
+
         with self._lock:
             client = self._ensure_collection(len(rows[0]))
-            for part in batches(len(chunks), self.config.upsert_batch_size):
-                points = []
-                for i in range(part.start, part.stop):
-                    vector: dict[str, Any] = {DENSE: rows[i]}
-                    if sparse is not None and sparse[i].indices:
-                        vector[SPARSE] = models.SparseVector(
-                            indices=list(sparse[i].indices), values=list(sparse[i].values)
-                        )
-                    points.append(
-                        models.PointStruct(
-                            id=str(point_id(chunks[i].id)), vector=vector, payload=chunk_to_payload(chunks[i])
-                        )
-                    )
+            for points in point_batches(chunks, rows, sparse, self.config.upsert_batch_size, _sparse_vector, point):
                 client.upsert(self.collection, points=points, wait=True)
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         from qdrant_client import models
 
-        ids = list(dict.fromkeys(doc_ids))
+        parts = doc_id_batches(doc_ids)
         with self._lock:
             client = self._connect()
-            if not self._has_collection or not ids:
+            if not self._has_collection or not parts:
                 return
-            for part in batches(len(ids), 1000):
-                selector = models.FilterSelector(filter=client_doc_ids_filter(ids[part]))
+            for ids in parts:
+                selector = models.FilterSelector(filter=engine_doc_ids_filter(ids, _filter_models()))
                 client.delete(self.collection, points_selector=selector, wait=True)
 
     # ------------------------------------------------------------------ reads
@@ -223,17 +204,12 @@ class QdrantStore:
             return int(client.count(self.collection, exact=True).count) if self._has_collection else 0
 
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        import numpy as np
-
-        return self._query(np.asarray(vector, dtype=np.float32).reshape(-1).tolist(), DENSE, top_k, flt)
+        return self._query(dense_query(vector), DENSE, top_k, flt)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        from qdrant_client import models
-
         if not vector.indices:
             return []
-        query = models.SparseVector(indices=list(vector.indices), values=list(vector.values))
-        return self._query(query, SPARSE, top_k, flt)
+        return self._query(_sparse_vector(list(vector.indices), list(vector.values)), SPARSE, top_k, flt)
 
     def _query(self, query: Any, using: str, top_k: int, flt: FilterExpr | None) -> list[Hit]:
         from qdrant_client import models
@@ -247,9 +223,29 @@ class QdrantStore:
                 self.collection,
                 query=query,
                 using=using,
-                query_filter=client_filter(flt),
+                query_filter=engine_filter(flt, _filter_models()),
                 search_params=params,
                 limit=top_k,
                 with_payload=True,
             )
-        return [Hit(chunk=payload_to_chunk(p.payload), score=float(p.score)) for p in response.points]
+        return hits(response.points)
+
+
+def _sparse_vector(indices: list[int], values: list[float]) -> Any:
+    from qdrant_client import models
+
+    return models.SparseVector(indices=indices, values=values)
+
+
+def _filter_models() -> FilterModels:
+    """qdrant-client's filter classes for :func:`engine_filter`."""
+    from qdrant_client import models
+
+    return FilterModels(
+        filter=models.Filter,
+        field_condition=models.FieldCondition,
+        match_value=models.MatchValue,
+        match_any=models.MatchAny,
+        range=models.Range,
+        is_empty=lambda key: models.IsEmptyCondition(is_empty=models.PayloadField(key=key)),
+    )

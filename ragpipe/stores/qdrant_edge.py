@@ -17,25 +17,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ragpipe.config.base import QUERY_TIME, StageConfig
 from ragpipe.context import BuildContext
 from ragpipe.errors import RagpipeError
 from ragpipe.registry import register
-from ragpipe.stores._edge_filters import edge_doc_ids_filter, edge_filter
-from ragpipe.stores._payload import (
-    DENSE,
-    DOC_ID_KEY,
-    SPARSE,
-    batches,
-    check_batch,
-    check_payload_indexes,
-    chunk_to_payload,
-    parse_payload_index,
-    payload_to_chunk,
-    point_id,
+from ragpipe.stores._common import (
+    PayloadIndexSpecs,
+    dense_query,
+    dense_rows,
+    doc_id_batches,
+    hits,
+    point_batches,
+    wanted_payload_indexes,
 )
+from ragpipe.stores._payload import DENSE, SPARSE, FilterModels, engine_doc_ids_filter, engine_filter
 from ragpipe.types import Chunk, Hit, SparseVector
 
 if TYPE_CHECKING:
@@ -56,18 +53,13 @@ class QdrantEdgeConfig(StageConfig):
     """HNSW build-time candidate list size (used when the shard is created)."""
     search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """HNSW search-time candidate list size; null = the engine's default."""
-    payload_indexes: list[str] = Field(default_factory=list)
+    payload_indexes: PayloadIndexSpecs = Field(default_factory=list)
     """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
     optimize_on_flush: bool = Field(default=True, json_schema_extra=QUERY_TIME)
     """Run the optimizer (builds HNSW, merges segments) on every flush; it holds the GIL while it runs."""
     upsert_batch_size: int = Field(default=1000, ge=1, json_schema_extra=QUERY_TIME)
     """Points per engine update call."""
-
-    @field_validator("payload_indexes")
-    @classmethod
-    def _check_indexes(cls, value: list[str]) -> list[str]:
-        return check_payload_indexes(value, "store.payload_indexes")
 
 
 @register("store", config=QdrantEdgeConfig)
@@ -143,10 +135,8 @@ class QdrantEdgeStore:
             "float": lambda: FloatIndexParams(enable_hnsw=False),
             "bool": lambda: BoolIndexParams(enable_hnsw=False),
         }
-        wanted = [(DOC_ID_KEY, "keyword")]
-        wanted += [parse_payload_index(s, "store.payload_indexes") for s in self.config.payload_indexes]
         existing = set(shard.info().payload_schema)
-        for key, schema in wanted:
+        for key, schema in wanted_payload_indexes(self.config.payload_indexes):
             if key not in existing:
                 shard.update(UpdateOperation.create_field_index(key, params[schema]()))
                 existing.add(key)
@@ -181,23 +171,15 @@ class QdrantEdgeStore:
     # ------------------------------------------------------------------ writes
 
     def upsert(self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector] | None = None) -> None:
-        import numpy as np
         from qdrant_edge import Point, UpdateOperation
         from qdrant_edge import SparseVector as EdgeSparse
 
-        check_batch(chunks, dense, sparse)
-        if not chunks:
+        rows = dense_rows(chunks, dense, sparse)
+        if not rows:
             return
-        rows = np.asarray(dense, dtype=np.float32).tolist()
         with self._lock:
             shard = self._open(len(rows[0]))
-            for part in batches(len(chunks), self.config.upsert_batch_size):
-                points = []
-                for i in range(part.start, part.stop):
-                    vector: dict[str, Any] = {DENSE: rows[i]}
-                    if sparse is not None and sparse[i].indices:
-                        vector[SPARSE] = EdgeSparse(list(sparse[i].indices), list(sparse[i].values))
-                    points.append(Point(point_id(chunks[i].id), vector, chunk_to_payload(chunks[i])))
+            for points in point_batches(chunks, rows, sparse, self.config.upsert_batch_size, EdgeSparse, Point):
                 try:
                     shard.update(UpdateOperation.upsert_points(points))
                 except Exception as exc:
@@ -206,13 +188,13 @@ class QdrantEdgeStore:
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         from qdrant_edge import UpdateOperation
 
-        ids = list(dict.fromkeys(doc_ids))
+        parts = doc_id_batches(doc_ids)
         with self._lock:
             shard = self._open(None)
-            if shard is None or not ids:
+            if shard is None or not parts:
                 return
-            for part in batches(len(ids), 1000):
-                shard.update(UpdateOperation.delete_points_by_filter(edge_doc_ids_filter(ids[part])))
+            for ids in parts:
+                shard.update(UpdateOperation.delete_points_by_filter(engine_doc_ids_filter(ids, _filter_models())))
 
     # ------------------------------------------------------------------ reads
 
@@ -224,11 +206,9 @@ class QdrantEdgeStore:
             return 0 if shard is None else int(shard.count(CountRequest(exact=True)))
 
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        import numpy as np
         from qdrant_edge import Query
 
-        query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-        return self._query(Query.Nearest(query, using=DENSE), top_k, flt)
+        return self._query(Query.Nearest(dense_query(vector), using=DENSE), top_k, flt)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         from qdrant_edge import Query
@@ -244,7 +224,12 @@ class QdrantEdgeStore:
 
         params = SearchParams(hnsw_ef=self.config.search_ef) if self.config.search_ef else None
         request = QueryRequest(
-            limit=top_k, query=query, filter=edge_filter(flt), with_payload=True, with_vector=False, params=params
+            limit=top_k,
+            query=query,
+            filter=engine_filter(flt, _filter_models()),
+            with_payload=True,
+            with_vector=False,
+            params=params,
         )
         with self._lock:
             shard = self._open(None)
@@ -254,4 +239,23 @@ class QdrantEdgeStore:
                 points = shard.query(request)
             except Exception as exc:
                 raise RagpipeError(f"qdrant-edge index at {self.path} rejected a query: {exc}") from exc
-        return [Hit(chunk=payload_to_chunk(p.payload), score=float(p.score)) for p in points]
+        return hits(points)
+
+
+def _filter_models() -> FilterModels:
+    """qdrant-edge's filter classes for :func:`engine_filter`."""
+    import numpy as np
+    from qdrant_edge import FieldCondition, Filter, IsEmptyCondition, MatchAny, MatchValue, RangeFloat
+
+    def match_value(value: str | int | bool) -> Any:
+        # qdrant-edge-py 0.9 reads a Python bool as the integer 0/1; numpy.bool_ reaches it as a bool
+        return MatchValue(value=np.bool_(value) if isinstance(value, bool) else value)
+
+    return FilterModels(
+        filter=Filter,
+        field_condition=FieldCondition,
+        match_value=match_value,
+        match_any=MatchAny,
+        range=RangeFloat,
+        is_empty=IsEmptyCondition,
+    )

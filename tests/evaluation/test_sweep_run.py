@@ -1,0 +1,177 @@
+"""A real tiny sweep (bundled model, tiny corpus and QA set): shared work, outputs, leaderboard, report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ragpipe.catalog import Catalog
+from ragpipe.config.loading import load_config
+from ragpipe.config.settings import RuntimeSettings
+from ragpipe.evaluation.documents import DocumentTexts
+from ragpipe.evaluation.sweep import StageEvent, run_sweep
+from ragpipe.evaluation.sweep_spec import load_sweep
+
+DOCS = {
+    "restore.txt": (
+        "Restoring the ledger database. The ledger database is snapshotted every fifteen minutes to cold storage. "
+        "A full restore of the ledger takes about forty minutes with the restore-ledger tool. "
+        "Before a restore, the on-call engineer freezes writes from the payments API. "
+        "After the restore, the engineer replays the write-ahead log from the last snapshot. "
+        "Finally the restored ledger is checked against the nightly balance report before writes resume."
+    ),
+    "pager.txt": "The pager escalates to the secondary engineer after five minutes without an acknowledgement.",
+    "keys.txt": "Signing keys of the payments API are rotated every ninety days by the vault-rotate job.",
+    "lunch.txt": "The office kitchen serves soup on Tuesdays and fresh bread every morning at eight.",
+}
+QUESTIONS = [
+    ("q1", "How long does a full restore of the ledger take?", "about forty minutes", "restore.txt"),
+    ("q2", "When does the pager escalate to the secondary?", "after five minutes", "pager.txt"),
+    ("q3", "How often are signing keys rotated?", "every ninety days", "keys.txt"),
+    ("q4", "What is served on Tuesdays in the kitchen?", "soup", "lunch.txt"),
+    ("q5", "What is replayed after a restore?", "the write-ahead log", "restore.txt"),
+]
+SWEEP = """
+name: tiny
+base_config:
+  name: tiny
+  chunking: {type: sentence, chunk_size: 24, chunk_overlap: 4}
+  retrieval: {top_k: 3, fusion: {type: rrf, k: 60}}
+dataset: qa.jsonl
+corpus: docs
+metrics: [ndcg@10, recall@10, mrr@10, span_recall@5]
+primary_metric: mrr@10
+answer_metrics: false
+n_resamples: 1000
+variants:
+  - {name: small, set: {chunking.chunk_size: 24}}
+  - {name: small-rrf10, set: {chunking.chunk_size: 24, retrieval.fusion.k: 10}}
+  - {name: large, set: {chunking.chunk_size: 64}}
+  - {name: broken, set: {embedding.model: /nonexistent/model}}
+"""
+
+
+@pytest.fixture(scope="module")
+def sweep_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("sweep")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    texts = DocumentTexts(docs)
+    with open(root / "qa.jsonl", "w", encoding="utf-8") as handle:
+        for qid, question, answer, doc_id in QUESTIONS:
+            start = texts.get(doc_id).index(answer)
+            span = {"doc_id": doc_id, "start": start, "end": start + len(answer)}
+            record = {"id": qid, "question": question, "answer": answer, "relevant_docs": [doc_id], "spans": [span]}
+            handle.write(json.dumps(record) + "\n")
+    (root / "tiny.yaml").write_text(SWEEP, encoding="utf-8")
+    spec = load_sweep(root / "tiny.yaml")
+    events: list[StageEvent] = []
+    settings = RuntimeSettings(data_dir=root / "data", cache_dir=root / "cache")
+    out = root / "out"
+    sweep = run_sweep(spec, out, settings, progress=False, on_stage=events.append)
+    return {"spec": spec, "sweep": sweep, "events": events, "out": out}
+
+
+def chunk_texts(index_dir: str) -> set[str]:
+    catalog = Catalog(Path(index_dir) / "catalog.sqlite")
+    try:
+        return {chunk.text for chunk in catalog.iter_chunks()}
+    finally:
+        catalog.close()
+
+
+def test_stages_run_in_order_and_read_well(sweep_run: dict[str, Any]) -> None:
+    events = sweep_run["events"]
+    assert [(e.index, e.stage) for e in events] == [
+        (1, "ingest"),
+        (1, "evaluate"),
+        (2, "ingest"),
+        (2, "evaluate"),
+        (3, "ingest"),
+        (3, "evaluate"),
+        (4, "ingest"),
+        (4, "failed"),
+    ]
+    assert str(events[2]) == "variant 2/4 small-rrf10: ingest"
+
+
+def test_a_failing_variant_is_reported_and_the_sweep_goes_on(sweep_run: dict[str, Any]) -> None:
+    sweep = sweep_run["sweep"]
+    assert [f["name"] for f in sweep["failed"]] == ["broken"]
+    assert "ModelNotFoundError" in sweep["failed"][0]["error"] and "/nonexistent/model" in sweep["failed"][0]["error"]
+    assert "broken" not in sweep["ranking"] and len(sweep["ranking"]) == 3
+    assert "/nonexistent/model" in (sweep_run["out"] / "report.html").read_text()
+    assert "## Failed variants" in (sweep_run["out"] / "leaderboard.md").read_text()
+
+
+def test_fusion_only_variant_embeds_nothing_and_a_new_size_embeds_only_new_texts(sweep_run: dict[str, Any]) -> None:
+    small, fusion, large = sweep_run["sweep"]["variants"]
+    small_texts, large_texts = chunk_texts(small["index_dir"]), chunk_texts(large["index_dir"])
+    assert small["ingest"]["chunks_embedded"] == len(small_texts) > len(DOCS)  # cold cache: everything
+    assert fusion["index_dir"] == small["index_dir"]
+    assert (
+        fusion["ingest"]["chunks_embedded"] == 0 and fusion["ingest"]["chunks_total"] == small["ingest"]["chunks_total"]
+    )
+    assert large["index_dir"] != small["index_dir"]
+    new_texts = large_texts - small_texts
+    assert large_texts & small_texts  # the short documents are one identical chunk at both sizes
+    assert large["ingest"]["chunks_embedded"] == len(new_texts) < large["ingest"]["chunks_total"]
+    assert all(v["ingest"]["texts_embedded"] == v["ingest"]["chunks_embedded"] for v in (small, fusion, large))
+    work = sweep_run["sweep"]["embedding_work"]
+    assert work["chunks_embedded"] == len(small_texts) + len(new_texts)
+    assert work["chunks_indexed_total"] == sum(v["ingest"]["chunks_total"] for v in (small, fusion, large))
+    assert work["chunks_embedded"] < work["chunks_indexed_total"]
+
+
+def test_variant_records_hold_scores_per_question(sweep_run: dict[str, Any]) -> None:
+    sweep = sweep_run["sweep"]
+    assert sweep["metrics"][0] == "mrr@10" and set(sweep["metrics"]) == {
+        "ndcg@10",
+        "recall@10",
+        "mrr@10",
+        "span_recall@5",
+    }
+    for variant in sweep["variants"]:
+        assert set(variant["per_query"]["mrr@10"]) == {q[0] for q in QUESTIONS}
+        low, high = variant["ci"]["mrr@10"]
+        assert low <= variant["metrics"]["mrr@10"] <= high
+        assert variant["latency_ms"]["p95"] >= variant["latency_ms"]["p50"] > 0
+        assert (sweep_run["out"] / variant["eval_dir"] / "summary.json").is_file()
+    assert sweep["counts"]["questions"] == len(QUESTIONS)
+    assert set(sweep["paired_tests"]) == {"small-rrf10", "large"}
+
+
+def test_outputs_leaderboard_order_and_best_config(sweep_run: dict[str, Any]) -> None:
+    out, sweep = sweep_run["out"], sweep_run["sweep"]
+    for name in ("leaderboard.csv", "leaderboard.md", "report.html", "best_config.yaml", "sweep.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "sweep.json").read_text())["ranking"] == sweep["ranking"]
+    by_name = {v["name"]: v for v in sweep["variants"]}
+    scores = [by_name[name]["metrics"]["mrr@10"] for name in sweep["ranking"]]
+    assert scores == sorted(scores, reverse=True)
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert [row["variant"] for row in rows] == sweep["ranking"]
+    assert [float(row["mrr@10"]) for row in rows] == pytest.approx(scores)
+    assert rows[0]["rank"] == "1" and "mrr@10_p_holm" in rows[0]
+    best = load_config(out / "best_config.yaml")
+    expected = next(v for v in sweep_run["spec"].variants if v.name == sweep["ranking"][0]).config
+    assert sweep["best"]["name"] == sweep["ranking"][0]
+    assert best.model_dump(mode="json") == expected.model_dump(mode="json")
+    markdown = (out / "leaderboard.md").read_text()
+    assert "## Paired tests against `small`" in markdown and "embedded" in markdown
+
+
+def test_report_is_self_contained_with_plots_and_significance_table(sweep_run: dict[str, Any]) -> None:
+    html = (sweep_run["out"] / "report.html").read_text()
+    assert html.count('<img src="data:image/png;base64,') >= 4  # metrics, latency, axis effects, differences
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    table = html.split('<table id="significance">', 1)[1].split("</table>", 1)[0]
+    assert "small-rrf10" in table and "large" in table and ">small<" not in table
+    assert "Pareto front" in html and "Effect of each axis" in html
+    assert sweep_run["sweep"]["best"]["name"] in html.split("Best variant", 1)[1]

@@ -19,7 +19,7 @@ from ragpipe.types import Chunk, Document
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
+    version TEXT NOT NULL,  -- content sha256 + hash of config-attached metadata
     metadata TEXT NOT NULL,
     chunk_count INTEGER NOT NULL,
     indexed_at REAL NOT NULL
@@ -71,16 +71,17 @@ class Catalog:
             self._conn = conn
         return self._conn
 
-    def document_hashes(self) -> dict[str, str]:
+    def document_versions(self) -> dict[str, str]:
+        """Document id -> the version recorded when it was indexed (see IngestRunner._version)."""
         with self._lock:
-            return {r["id"]: r["sha256"] for r in self.conn.execute("SELECT id, sha256 FROM documents")}
+            return {r["id"]: r["version"] for r in self.conn.execute("SELECT id, version FROM documents")}
 
     def chunk_ids(self, doc_id: str) -> list[str]:
         with self._lock:
             rows = self.conn.execute("SELECT id FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,))
             return [r["id"] for r in rows]
 
-    def replace_document(self, document: Document, sha256: str, chunks: Sequence[Chunk]) -> None:
+    def replace_document(self, document: Document, version: str, chunks: Sequence[Chunk]) -> None:
         """Atomically record ``document`` with exactly ``chunks`` (old chunks are removed)."""
         with self._lock:
             conn = self.conn
@@ -89,7 +90,7 @@ class Catalog:
                 conn.execute("DELETE FROM chunks WHERE doc_id=?", (document.id,))
                 conn.execute(
                     "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?)",
-                    (document.id, sha256, json.dumps(document.metadata, default=str), len(chunks), time.time()),
+                    (document.id, version, json.dumps(document.metadata, default=str), len(chunks), time.time()),
                 )
                 conn.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?)",

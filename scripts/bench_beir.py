@@ -65,7 +65,7 @@ class Index:
 
     @property
     def ingest_text(self) -> str:
-        return "existed" if math.isnan(self.seconds) else f"{self.seconds:.1f}"
+        return "existed" if math.isnan(self.seconds) else f"{self.seconds:.1f} s"
 
     def depth(self, documents: int) -> int:
         """Chunks to retrieve for about ``documents`` distinct documents."""
@@ -218,7 +218,7 @@ def run_row(args: argparse.Namespace, label: str, index: Index, extra: list[str]
 
 
 def print_table(rows: list[Row]) -> None:
-    head = f"{'row':<30} {'nDCG@10':>7} {'R@100':>6} {'MRR@10':>6} {'ingest s':>8} {'p50 ms':>7} {'p95 ms':>7}  index"
+    head = f"{'row':<30} {'nDCG@10':>7} {'R@100':>6} {'MRR@10':>6} {'ingest':>9} {'p50 ms':>7} {'p95 ms':>7}  index"
     print(head + "\n" + "-" * len(head))
     for row in rows:
         if row.index is None:
@@ -226,7 +226,7 @@ def print_table(rows: list[Row]) -> None:
             continue
         m, idx = row.metrics, row.index
         print(
-            f"{row.label:<30} {m['ndcg@10']:>7.3f} {m['recall@100']:>6.3f} {m['mrr@10']:>6.3f} {idx.ingest_text:>8} "
+            f"{row.label:<30} {m['ndcg@10']:>7.3f} {m['recall@100']:>6.3f} {m['mrr@10']:>6.3f} {idx.ingest_text:>9} "
             f"{row.latency[0]:>7.1f} {row.latency[1]:>7.1f}  {idx.chunking}/{idx.lexical}: {idx.chunks} chunks, "
             f"{idx.embedded} embedded"
         )
@@ -260,7 +260,7 @@ def train_phase(args: argparse.Namespace, queries: dict[str, str], train: Qrels)
         found[chunking, lexical] = (index, bm25, dense, results)
         rrf, convex = best(results, "rrf"), best(results, "convex")
         print(
-            f"{chunking}/{lexical}: ingest {index.ingest_text} s ({index.embedded} of {index.chunks} chunks embedded)"
+            f"{chunking}/{lexical}: ingest {index.ingest_text} ({index.embedded} of {index.chunks} chunks embedded)"
             f" | bm25 {bm25:.4f} | dense {dense:.4f} | best {describe(rrf[2], rrf[1])}: {rrf[0]:.4f}"
             f" | best {describe(convex[2], convex[1])}: {convex[0]:.4f} | {time.perf_counter() - started:.0f} s",
             flush=True,
@@ -316,7 +316,7 @@ def main() -> None:
     print(f"\n== SciFact test split ({len(args.test)} queries), end to end through Pipeline.query ==")
     print_table(rows)
     print(
-        "\ningest s: this run's ingest of the row's index ('existed': reused, --reingest times it; embeddings come\n"
+        "\ningest: this run's ingest of the row's index ('existed': reused, --reingest times it; embeddings come\n"
         "from the cache unless 'embedded' equals the chunk count); latency: one Pipeline.query(answer=False) each,\n"
         f"query embedding included; load average {os.getloadavg()[0]:.1f} at the end (timings grow with it).\n"
         f"Tuned hybrid config (train split only): {tuned_path}"

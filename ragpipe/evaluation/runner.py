@@ -126,7 +126,7 @@ def evaluate(
     if not eval_set.questions:
         raise ConfigError(f"eval set {eval_set.name!r} holds no question")
     judge = _judge(pipeline.settings, answer_metrics, llm_metrics, llm_model)
-    indexed = set(pipeline.components.catalog.document_hashes())
+    indexed = set(pipeline.components.catalog.document_versions())
     if not indexed:
         raise IndexNotFoundError(f"the index {pipeline.index_dir} is empty; ingest the corpus before evaluating")
     config: Any = pipeline.config

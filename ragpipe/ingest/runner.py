@@ -10,6 +10,8 @@ only after the lexical index has been rebuilt, so an interrupted run's re-run al
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,8 +47,8 @@ class _Pending:
     items: list[tuple[Document, str, list[Chunk]]] = field(default_factory=list)
     chunk_count: int = 0
 
-    def add(self, document: Document, sha256: str, chunks: list[Chunk]) -> None:
-        self.items.append((document, sha256, chunks))
+    def add(self, document: Document, version: str, chunks: list[Chunk]) -> None:
+        self.items.append((document, version, chunks))
         self.chunk_count += len(chunks)
 
 
@@ -62,7 +64,7 @@ class IngestRunner:
         report = IngestReport()
         sources, base_dir, prune = self._sources(paths)
         files = list(self._discover(sources, base_dir))
-        known = self.c.catalog.document_hashes()
+        known = self.c.catalog.document_versions()
         seen: dict[str, Path] = {}
         changed = False
         pending = _Pending()
@@ -105,7 +107,7 @@ class IngestRunner:
     def plan(self, paths: Sequence[str | Path] | None = None) -> IngestPlan:
         """What :meth:`run` would add, update and delete (a dry run: files are hashed, not parsed)."""
         sources, base_dir, prune = self._sources(paths)
-        known = self.c.catalog.document_hashes()
+        known = self.c.catalog.document_versions()
         result = IngestPlan()
         seen: set[str] = set()
         for found in self._discover(sources, base_dir):
@@ -113,7 +115,7 @@ class IngestRunner:
                 continue
             seen.add(found.doc_id)
             try:
-                digest = sha256_of(found.path)
+                digest = self._version(found, sha256_of(found.path))
             except OSError as exc:
                 result.unreadable.append(FileFailure(str(found.path), str(exc)))
                 continue
@@ -157,10 +159,11 @@ class IngestRunner:
     def _prepare(
         self, found: FoundFile, known: dict[str, str], report: IngestReport
     ) -> tuple[Document, str, list[Chunk]] | None:
-        static: dict[str, Any] = {**self.config.ingest.metadata, **found.metadata}
+        static = self._static_metadata(found)
         max_bytes = int(self.config.ingest.max_file_mb * 1024 * 1024)
         try:
-            if known.get(found.doc_id) == sha256_of(found.path):
+            version = self._version(found, sha256_of(found.path))
+            if known.get(found.doc_id) == version:
                 report.documents_unchanged += 1
                 return None
             loaded = load_document(found, static, max_bytes)
@@ -175,7 +178,16 @@ class IngestRunner:
         if not chunks:
             report.failures.append(FileFailure(str(found.path), "no chunks produced (no text)"))
             return None
-        return loaded.document, loaded.sha256, chunks
+        return loaded.document, self._version(found, loaded.sha256), chunks
+
+    def _static_metadata(self, found: FoundFile) -> dict[str, Any]:
+        return {**self.config.ingest.metadata, **found.metadata}
+
+    def _version(self, found: FoundFile, content_sha256: str) -> str:
+        """What the catalog compares: the content hash plus a hash of the metadata the config attaches,
+        so changing a source's static metadata re-indexes its documents (without re-embedding)."""
+        static = json.dumps(self._static_metadata(found), sort_keys=True, default=str)
+        return f"{content_sha256}+{hashlib.sha256(static.encode()).hexdigest()[:12]}"
 
     def _write(self, pending: _Pending, known: dict[str, str], report: IngestReport) -> None:
         import numpy as np
@@ -190,9 +202,9 @@ class IngestRunner:
         # Also for documents the catalog does not know: an interrupted earlier run may have left points.
         self.c.store.delete_documents([doc.id for doc, _, _ in pending.items])
         self.c.store.upsert(chunks, dense, sparse)
-        for document, sha256, doc_chunks in pending.items:
-            self.c.catalog.replace_document(document, sha256, doc_chunks)
-            known[document.id] = sha256
+        for document, version, doc_chunks in pending.items:
+            self.c.catalog.replace_document(document, version, doc_chunks)
+            known[document.id] = version
         report.documents_indexed += len(pending.items)
         report.chunks_indexed += len(chunks)
 

@@ -120,3 +120,14 @@ def test_alternative_stages_answer_the_same_question(
         pipeline.ingest()
         result = pipeline.query(QUESTION, top_k=3)
     assert result.chunks[0].chunk.doc_id == "ops/backups.md"
+
+
+def test_changed_source_metadata_reindexes_without_reembedding(config: dict, settings: RuntimeSettings) -> None:
+    with Pipeline.from_config(config, settings=settings) as pipeline:
+        first = pipeline.ingest()
+    config["sources"][0]["metadata"] = {"collection": "renamed"}
+    with Pipeline.from_config(config, settings=settings) as pipeline:
+        report = pipeline.ingest()
+        assert report.documents_indexed == first.documents_indexed and report.chunks_embedded == 0
+        result = pipeline.query(QUESTION, filters={"collection": "renamed"})
+    assert result.chunks and all(s.chunk.metadata["collection"] == "renamed" for s in result.chunks)

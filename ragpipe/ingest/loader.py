@@ -50,6 +50,25 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def hash_file(path: Path) -> str:
+    """:func:`sha256_of`, raising :class:`DocumentLoadError` with a report-ready reason if unreadable."""
+    try:
+        return sha256_of(path)
+    except OSError as exc:
+        raise read_error(path, exc) from None
+
+
+def read_error(path: Path, exc: OSError) -> DocumentLoadError:
+    """The load error for an OS error met while reading ``path``."""
+    if isinstance(exc, FileNotFoundError):
+        return DocumentLoadError(path, "file not found (deleted, or a broken symlink)")
+    if isinstance(exc, PermissionError):
+        return DocumentLoadError(path, "unreadable: permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return DocumentLoadError(path, "is a directory, not a file")
+    return DocumentLoadError(path, f"unreadable: {exc.strerror or exc}")
+
+
 class ParserSet:
     """One instance of each registered parser, looked up by file extension.
 
@@ -126,14 +145,8 @@ def _read(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result]:
             if stat.st_size > max_bytes:
                 raise DocumentLoadError(path, f"file too large: {stat.st_size} bytes > limit of {max_bytes} bytes")
             data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise DocumentLoadError(path, "file not found (deleted, or a broken symlink)") from None
-    except PermissionError:
-        raise DocumentLoadError(path, "unreadable: permission denied") from None
-    except IsADirectoryError:
-        raise DocumentLoadError(path, "is a directory, not a file") from None
     except OSError as exc:
-        raise DocumentLoadError(path, f"unreadable: {exc.strerror or exc}") from None
+        raise read_error(path, exc) from None
     if not data:
         raise DocumentLoadError(path, "empty file")
     if len(data) > max_bytes:

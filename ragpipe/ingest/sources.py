@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,20 @@ class FoundFile:
     doc_id: str
     root: Path
     metadata: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class SkippedPath:
+    """A folder discovery did not walk, with the reason. ``failed``: an error (an unreadable folder,
+    whose files are unknown this run) rather than a deliberate skip (a symlink loop, a second link)."""
+
+    path: Path
+    rel: str
+    reason: str
+    failed: bool
+
+
+OnSkip = Callable[[SkippedPath], None]
 
 
 def _class_end(segment: str, start: int) -> int:
@@ -129,12 +143,15 @@ def resolve_source_path(source: SourceConfig, base_dir: Path) -> Path:
     return path
 
 
-def discover(source: SourceConfig, base_dir: Path) -> Iterator[FoundFile]:
+def discover(source: SourceConfig, base_dir: Path, on_skip: OnSkip | None = None) -> Iterator[FoundFile]:
     """Every file of ``source`` to ingest, in sorted (deterministic) order.
 
     A single-file source yields that file (doc id: its file name) whatever the globs say.
     Directory symlinks are followed, but each real directory is visited once, so loops end.
     Broken symlinks are yielded so the loader reports them instead of silently dropping them.
+    Folders not walked (symlink loops, second links to a folder, unreadable sub-folders) go to
+    ``on_skip``; without it an unreadable sub-folder raises :class:`ConfigError`. An unreadable
+    source root always raises.
     """
     root = resolve_source_path(source, base_dir)
     metadata = dict(source.metadata)
@@ -143,32 +160,71 @@ def discover(source: SourceConfig, base_dir: Path) -> Iterator[FoundFile]:
         return
     matcher = _Matcher(source)
     visited = {os.path.realpath(root)}
-    yield from _walk(root, "", root, matcher, visited, metadata)
+    walker = _Walker(root, matcher, visited, metadata, on_skip)
+    yield from walker.walk(root, "")
 
 
-def _walk(
-    directory: Path, prefix: str, root: Path, matcher: _Matcher, visited: set[str], metadata: dict[str, Any]
-) -> Iterator[FoundFile]:
+def _special_kind(path: Path) -> str:
+    import stat
+
     try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda e: e.name)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot list directory {directory}: {exc.strerror or exc}; "
-            f"exclude it with an exclude pattern such as {(prefix.rstrip('/') or '.') + '/**'!r}"
-        ) from None
-    for entry in entries:
+        mode = path.stat().st_mode
+    except OSError:
+        return "special file"
+    for test, kind in ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device")):
+        if test(mode):
+            return kind
+    return "block device" if stat.S_ISBLK(mode) else "special file"
+
+
+class _Walker:
+    def __init__(
+        self, root: Path, matcher: _Matcher, visited: set[str], metadata: dict[str, Any], on_skip: OnSkip | None
+    ) -> None:
+        self.root, self.matcher, self.visited, self.metadata, self.on_skip = root, matcher, visited, metadata, on_skip
+
+    def walk(self, directory: Path, prefix: str) -> Iterator[FoundFile]:
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            message = (
+                f"cannot list directory {directory}: {exc.strerror or exc}; "
+                f"exclude it with an exclude pattern such as {(prefix.rstrip('/') or '.') + '/**'!r}"
+            )
+            if self.on_skip is None or not prefix:
+                raise ConfigError(message) from None
+            self.on_skip(SkippedPath(directory, prefix.rstrip("/"), message, failed=True))
+            return
+        for entry in entries:
+            yield from self._entry(entry, prefix)
+
+    def _entry(self, entry: os.DirEntry[str], prefix: str) -> Iterator[FoundFile]:
+        matcher = self.matcher
         rel = prefix + entry.name
         path = Path(entry.path)
         if entry.is_dir(follow_symlinks=True):
             if not matcher.wants_dir(rel, entry.name):
-                continue
+                return
             real = os.path.realpath(path)
-            if real in visited:
-                continue  # a symlink loop or a second link to a folder already walked
-            visited.add(real)
-            yield from _walk(path, rel + "/", root, matcher, visited, metadata)
+            if real in self.visited:
+                self._skip_repeat(path, rel, real)
+                return
+            self.visited.add(real)
+            yield from self.walk(path, rel + "/")
         elif (entry.is_file(follow_symlinks=True) or (entry.is_symlink() and not path.exists())) and matcher.wants_file(
             rel
         ):
-            yield FoundFile(path=path, doc_id=rel, root=root, metadata=dict(metadata))
+            yield FoundFile(path=path, doc_id=rel, root=self.root, metadata=dict(self.metadata))
+        elif not entry.is_file(follow_symlinks=True) and matcher.wants_file(rel) and self.on_skip is not None:
+            kind = _special_kind(path)
+            self.on_skip(SkippedPath(path, rel, f"not a regular file ({kind}): nothing to read", failed=False))
+
+    def _skip_repeat(self, path: Path, rel: str, real: str) -> None:
+        """A symlink loop or a second link to a folder already walked: its files are indexed once."""
+        if self.on_skip is None:
+            return
+        here = os.path.realpath(path.parent)
+        kind = "symlink loop" if here == real or here.startswith(real + os.sep) else "second link to a folder"
+        reason = f"{kind}: {path} leads to {real}, which is already walked; its files are indexed once"
+        self.on_skip(SkippedPath(path, rel, reason, failed=False))

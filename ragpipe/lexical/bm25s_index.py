@@ -39,13 +39,13 @@ class Bm25sIndex(SnapshotLexicalIndex[Bm25sConfig]):
     folder = "bm25s"
     label = "bm25s"
 
-    def _write_model(self, folder: Path, tokens: list[list[str]]) -> None:
+    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> None:
         import bm25s
 
-        if tokens:
+        if ids:
             cfg = self.config
             retriever = bm25s.BM25(k1=cfg.k1, b=cfg.b, method=cfg.method)
-            retriever.index(tokens, show_progress=False)
+            retriever.index((ids, vocab), show_progress=False)
             retriever.save(folder, show_progress=False)
 
     def _load_model(self, folder: Path, chunks: list[Chunk]) -> Any:

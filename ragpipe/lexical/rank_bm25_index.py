@@ -47,10 +47,11 @@ class RankBm25Index(SnapshotLexicalIndex[RankBm25Config]):
     folder = "rank_bm25"
     label = "rank-bm25"
 
-    def _write_model(self, folder: Path, tokens: list[list[str]]) -> None:
+    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> None:
         """The tokens themselves: BM25Okapi is rebuilt from them on load."""
+        words = list(vocab)  # vocab ids are 0..n-1 in insertion order
         with (folder / TOKENS_FILE).open("w", encoding="utf-8") as out:
-            out.writelines(json.dumps(t, ensure_ascii=False) + "\n" for t in tokens)
+            out.writelines(json.dumps([words[i] for i in row], ensure_ascii=False) + "\n" for row in ids)
 
     def _load_model(self, folder: Path, chunks: list[Chunk]) -> Any:
         from rank_bm25 import BM25Okapi

@@ -20,12 +20,14 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from ragpipe.context import BuildContext
 from ragpipe.errors import IndexNotFoundError
 from ragpipe.filters import FilterExpr, cache_key, matches
+from ragpipe.generations import fsync_path as _fsync
 from ragpipe.lexical.tokenize import Tokenizer, TokenizerOptions
 from ragpipe.types import Chunk, Hit
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 CURRENT = "CURRENT"
+REBUILD_BATCH = 4096
 CHUNKS_FILE = "chunks.jsonl"
 META_FILE = "meta.json"
 MASK_CACHE_SIZE = 64  # filter masks kept per loaded generation (one bool per row each)
@@ -74,21 +77,11 @@ def publish_generation(root: Path, write: Callable[[Path], None], keep: int = 2)
     return generation
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
-    """Row-ordered chunk records as JSON lines (no pickle)."""
-    with path.open("w", encoding="utf-8") as out:
-        for c in chunks:
-            record = {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "text": c.text}
-            record |= {"metadata": c.metadata, "parent_id": c.parent_id}
-            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+def chunk_record(chunk: Chunk) -> str:
+    """One chunk as a JSON line (no pickle)."""
+    record = {"id": chunk.id, "doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end, "text": chunk.text}
+    record |= {"metadata": chunk.metadata, "parent_id": chunk.parent_id}
+    return json.dumps(record, ensure_ascii=False, default=str) + "\n"
 
 
 def read_chunks(path: Path) -> list[Chunk]:
@@ -214,13 +207,21 @@ class SnapshotLexicalIndex(ABC, Generic[ConfigT]):
         return None
 
     def rebuild(self, chunks: Iterable[Chunk]) -> None:
-        """Tokenize every chunk and publish the engine's files, chunks and meta as a new generation."""
-        rows = list(chunks)
-        tokens = self._tokenizer.tokenize_many([c.text for c in rows])
+        """Tokenize every chunk and publish the engine's files, chunks and meta as a new generation.
+
+        Streams: chunks are read, tokenized and written in batches; only token ids (one shared int per
+        vocabulary entry) are kept for the whole corpus, never the chunks or their token strings."""
 
         def write(folder: Path) -> None:
-            self._write_model(folder, tokens)
-            write_chunks(folder / CHUNKS_FILE, rows)
+            vocab: dict[str, int] = {}
+            ids: list[list[int]] = []
+            rows = iter(chunks)
+            with (folder / CHUNKS_FILE).open("w", encoding="utf-8") as out:
+                while batch := list(islice(rows, REBUILD_BATCH)):
+                    for tokens in self._tokenizer.tokenize_many([c.text for c in batch]):
+                        ids.append([vocab.setdefault(t, len(vocab)) for t in tokens])
+                    out.writelines(chunk_record(c) for c in batch)
+            self._write_model(folder, ids, vocab)
             (folder / META_FILE).write_text(json.dumps(self._meta()), encoding="utf-8")
 
         with self._lock:
@@ -245,8 +246,9 @@ class SnapshotLexicalIndex(ABC, Generic[ConfigT]):
         return top_hits(self._scores(loaded.model, terms, mask), loaded.chunks, top_k)
 
     @abstractmethod
-    def _write_model(self, folder: Path, tokens: list[list[str]]) -> None:
-        """Write the engine's files for the tokenized rows (``tokens`` may be empty) into ``folder``."""
+    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> None:
+        """Write the engine's files into ``folder`` for the rows' token ids (``ids`` may be empty;
+        ``vocab`` maps each token to its id)."""
 
     @abstractmethod
     def _load_model(self, folder: Path, chunks: list[Chunk]) -> Any:

@@ -45,7 +45,8 @@ class Searcher:
             raise ConfigError(f"top_k must be >= 1, got {top_k}")
         if self.c.catalog.count_chunks() == 0:
             raise IndexNotFoundError(
-                f"the index {self.c.context.index_dir} is empty; run `ragpipe ingest` with this config first"
+                f"the index {self.c.context.index_root or self.c.context.index_dir} is empty; "
+                "run `ragpipe ingest` with this config first"
             )
         extra = filters if isinstance(filters, FilterExpr) else parse_filter(filters, "filters")
         flt = combine(self._base_filter, extra)

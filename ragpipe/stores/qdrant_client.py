@@ -79,7 +79,8 @@ class QdrantStore:
     def collection(self) -> str:
         if self.config.collection:
             return self.config.collection
-        return f"{self.context.index_dir.parent.name}-{self.context.index_dir.name}"
+        root = self.context.index_root or self.context.index_dir
+        return f"{root.parent.name}-{root.name}"
 
     @property
     def is_local(self) -> bool:

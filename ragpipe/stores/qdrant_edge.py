@@ -1,17 +1,20 @@
 """``qdrant-edge``: Qdrant's Rust engine in process (qdrant-edge-py), the default embedded store.
 
-The shard lives in ``<index_dir>/qdrant-edge``; it is created on the first write (dimension taken
-from the first vectors) or loaded if the folder holds one. Qdrant Edge allows one open shard per
-directory, so each store object keeps one shard, opened lazily; opening a folder that another
-process (or another store object) holds raises a :class:`RagpipeError` saying so.
+The shard lives in ``<index_dir>/qdrant-edge`` (``index_dir`` = one index generation, see
+:mod:`ragpipe.generations`); it is created on the first write (dimension taken from the first
+vectors) or loaded if the folder holds one. Qdrant Edge allows one open shard per directory: a
+reader of a published generation that another process holds opens a private copy of it; a writer
+that finds its folder held raises a :class:`RagpipeError` saying so.
 
 Caveats of qdrant-edge-py 0.9.0: ``optimize()`` (run by :meth:`QdrantEdgeStore.flush`, it builds
-HNSW) holds the GIL for its whole run; nothing builds HNSW until it runs (searches stay exact,
-brute force, until then); there is no bulk-array upsert, so building points dominates ingest.
+HNSW) holds the GIL for its whole run, so by default it runs in a child process; nothing builds HNSW
+until it runs (searches stay exact, brute force, until then); there is no bulk-array upsert, so
+building points dominates ingest.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +35,7 @@ from ragpipe.stores._common import (
     point_batches,
     wanted_payload_indexes,
 )
+from ragpipe.stores._edge_child import REPLICAS, open_replica, optimize_in_child
 from ragpipe.stores._payload import DENSE, SPARSE, FilterModels, engine_doc_ids_filter, engine_filter
 from ragpipe.types import Chunk, Hit, SparseVector
 
@@ -57,7 +61,10 @@ class QdrantEdgeConfig(StageConfig):
     """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
     optimize_on_flush: bool = Field(default=True, json_schema_extra=QUERY_TIME)
-    """Run the optimizer (builds HNSW, merges segments) on every flush; it holds the GIL while it runs."""
+    """Run the optimizer (builds HNSW, merges segments) on every flush."""
+    optimize_in_subprocess: bool = Field(default=True, json_schema_extra=QUERY_TIME)
+    """Run the optimizer in a child process: in process it holds the GIL (stalling every other thread,
+    e.g. queries) for its whole run."""
     upsert_batch_size: int = Field(default=1000, ge=1, json_schema_extra=QUERY_TIME)
     """Points per engine update call."""
 
@@ -73,6 +80,7 @@ class QdrantEdgeStore:
         self.context = context
         self._lock = threading.RLock()
         self._shard: Any = None
+        self._replica: Path | None = None
 
     @property
     def path(self) -> Path:
@@ -96,10 +104,21 @@ class QdrantEdgeStore:
                 else:
                     shard = EdgeShard.create(str(self.path), self._edge_config(dimension))
             except Exception as exc:
-                raise self._open_error(exc) from exc
+                if not (self.context.read_only and "WouldBlock" in str(exc)):
+                    raise self._open_error(exc) from exc
+                shard, self._replica = self._open_replica()
             self._shard = shard
-            self._ensure_payload_indexes(shard)
+            if not self.context.read_only:
+                self._ensure_payload_indexes(shard)
             return shard
+
+    def _open_replica(self) -> tuple[Any, Path]:
+        """Another process holds this published generation: read a private copy of it."""
+        root = self.context.index_root or self.context.index_dir
+        try:
+            return open_replica(self.path, root / REPLICAS)
+        except Exception as exc:
+            raise self._open_error(exc) from exc
 
     def _edge_config(self, dimension: int) -> Any:
         from qdrant_edge import (
@@ -155,18 +174,26 @@ class QdrantEdgeStore:
         """Release the shard (idempotent); a later call reopens it."""
         with self._lock:
             shard, self._shard = self._shard, None
+            replica, self._replica = self._replica, None
             if shard is not None:
                 shard.close()
+            if replica is not None:
+                shutil.rmtree(replica, ignore_errors=True)
 
     def flush(self) -> None:
-        """Persist every write; with ``optimize_on_flush`` also build HNSW (blocking, holds the GIL)."""
+        """Persist every write; with ``optimize_on_flush`` also build HNSW (in a child process by default)."""
         with self._lock:
             shard = self._open(None)
             if shard is None:
                 return
             shard.flush()
-            if self.config.optimize_on_flush:
+            if not self.config.optimize_on_flush:
+                return
+            if not self.config.optimize_in_subprocess:
                 shard.optimize()
+                return
+            self.close()  # the child needs the folder; the shard reopens lazily
+            optimize_in_child(self.path)
 
     # ------------------------------------------------------------------ writes
 

@@ -9,6 +9,7 @@ import pytest
 from chunking_helpers import RUNBOOK, assert_exact_slices, uncovered
 from pydantic import ValidationError
 
+from ragpipe.chunking.base import SEGMENT_CHARS, segments
 from ragpipe.chunking.sentence import SentenceChunker, SentenceChunkerConfig
 from ragpipe.chunking.token import TokenChunker, TokenChunkerConfig
 from ragpipe.context import BuildContext
@@ -111,3 +112,33 @@ def test_concurrent_first_use_is_safe(kind: str, runbook: Document, context) -> 
 def test_invalid_config_is_rejected_naming_the_field(kind: str, fields: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         KINDS[kind][1](**fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "cuts"),
+    [
+        ("a" * 40 + "\n\n" + "b" * 30 + "\n" + "c" * 40, [42, 73]),  # paragraph break first, then a line break
+        ("word " * 30, [50, 100]),  # whitespace when there is no line break
+        ("x" * 130, [50, 100]),  # a hard cut when there is nothing better
+        ("short", []),
+    ],
+)
+def test_segments_cover_the_text_and_cut_at_the_best_break(text: str, cuts: list[int]) -> None:
+    spans = segments(text, limit=50)
+    assert [end for _, end in spans[:-1]] == cuts
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(end - start <= 50 and start < end for start, end in spans)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+
+
+@pytest.mark.parametrize("kind", ["sentence", "token"])
+def test_a_document_longer_than_a_segment_is_chunked_segment_by_segment(kind: str, runbook: Document, context) -> None:
+    paragraphs = "\n\n".join(f"Paragraph {i}: {runbook.text}" for i in range(60))
+    long_doc = Document(id="long.md", text=paragraphs, metadata={})
+    assert len(long_doc.text) > SEGMENT_CHARS
+    chunks = make(kind, context, chunk_size=64, chunk_overlap=0).chunk(long_doc)
+    assert_exact_slices(long_doc, chunks)
+    assert uncovered(long_doc, chunks) == ""
+    assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+    cut = segments(long_doc.text)[0][1]
+    assert not any(c.start < cut < c.end for c in chunks)  # no chunk spans a segment cut

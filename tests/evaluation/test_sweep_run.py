@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ragpipe import generations
 from ragpipe.catalog import Catalog
 from ragpipe.config.loading import load_config
 from ragpipe.config.settings import RuntimeSettings
@@ -79,7 +80,8 @@ def sweep_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def chunk_texts(index_dir: str) -> set[str]:
-    catalog = Catalog(Path(index_dir) / "catalog.sqlite")
+    published = generations.generation_dir(Path(index_dir), generations.current(Path(index_dir)) or "")
+    catalog = Catalog(published / "catalog.sqlite")
     try:
         return {chunk.text for chunk in catalog.iter_chunks()}
     finally:

@@ -133,15 +133,6 @@ def test_uppercase_extension_is_supported(tmp_path: Path, parsers: ParserSet) ->
     assert loaded.document.metadata["file_type"] == "txt"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
-def test_unreadable_file(tmp_path: Path, parsers: ParserSet) -> None:
-    path = tmp_path / "secret.txt"
-    path.write_text("hidden")
-    path.chmod(0)
-    with pytest.raises(DocumentLoadError, match="unreadable: permission denied"):
-        load_document(FoundFile(path, "secret.txt", tmp_path), {}, MB, parsers)
-
-
 def test_parser_set_from_registry_and_its_errors() -> None:
     every = ParserSet()
     assert set(every.extensions) >= set(SUPPORTED.split(", "))

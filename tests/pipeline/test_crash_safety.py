@@ -31,7 +31,8 @@ def write_corpus(root: Path, count: int = 24) -> None:
 
 
 def documents_recorded(data_dir: Path) -> int:
-    catalogs = list(data_dir.glob("*/*/catalog.sqlite"))
+    """Documents the ingest's work generation (see ragpipe.generations) has recorded so far."""
+    catalogs = list(data_dir.glob("*/*/work/catalog.sqlite"))
     if not catalogs:
         return 0
     try:

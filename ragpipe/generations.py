@@ -1,0 +1,234 @@
+"""Index generations: an ingest that changes anything builds a new generation and publishes it atomically.
+
+Layout of an index folder (``<data_dir>/<name>/<fingerprint>``)::
+
+    CURRENT             name of the published generation (replaced atomically)
+    INDEX.json          the configuration sections that define this index (chunking, embedding, ...)
+    generations/<gen>/  catalog.sqlite plus the store's and the lexical engine's files; never written
+                        once published. READERS is share-locked by every process that has it open.
+    work/               the generation being built; BASE names the generation it was copied from
+    ingest.lock         held by the one ingest allowed at a time
+
+Queries (in this process or others) open the published generation and re-read CURRENT before each
+query, so they see the old or the new state of every document, never a mix. Writers only ever open
+``work/``, so Qdrant Edge's one-process-per-shard lock is never contended by an ingest. A crashed
+ingest leaves ``work/`` behind; the next ingest resumes it if it still starts from the published
+generation, and discards it otherwise.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from ragpipe.errors import RagpipeError
+
+CURRENT = "CURRENT"
+DESCRIPTION = "INDEX.json"
+GENERATIONS = "generations"
+WORK = "work"
+BASE = "BASE"
+READERS = "READERS"
+INGEST_LOCK = "ingest.lock"
+CATALOG = "catalog.sqlite"
+_SKIP_ON_COPY = {READERS, BASE, f"{CATALOG}-wal", f"{CATALOG}-shm", f"{CATALOG}-journal", ".lock"}
+
+
+def current(index_root: Path) -> str | None:
+    """The published generation's name, or None before the first complete ingest."""
+    try:
+        return (index_root / CURRENT).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def write_description(index_root: Path, description: dict[str, Any]) -> None:
+    """Record (atomically) what defines this index, so a query can serve it under another config."""
+    target = index_root / DESCRIPTION
+    staging = index_root / f".{DESCRIPTION}.{secrets.token_hex(4)}"
+    staging.write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
+    fsync_path(staging)
+    os.replace(staging, target)
+
+
+def read_description(index_root: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((index_root / DESCRIPTION).read_text(encoding="utf-8")))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def newest_published(name_dir: Path) -> tuple[Path, str] | None:
+    """The index folder under ``name_dir`` (one per fingerprint) that published last, and its generation."""
+    best: tuple[str, Path] | None = None
+    for root in name_dir.iterdir() if name_dir.is_dir() else ():
+        generation = current(root) if root.is_dir() else None
+        if generation is not None and (root / DESCRIPTION).is_file() and (best is None or generation > best[0]):
+            best = (generation, root)
+    return (best[1], best[0]) if best else None
+
+
+def generation_dir(index_root: Path, generation: str) -> Path:
+    return index_root / GENERATIONS / generation
+
+
+def work_dir(index_root: Path) -> Path:
+    return index_root / WORK
+
+
+class IngestLock:
+    """Exclusive, process-wide lock on one index folder for the duration of an ingest."""
+
+    def __init__(self, index_root: Path) -> None:
+        self.path = index_root / INGEST_LOCK
+        self._fd: int | None = None
+
+    def __enter__(self) -> IngestLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RagpipeError(
+                f"another ingest (pid {holder}) is writing the index {self.path.parent}; wait for it to finish "
+                "(queries keep working meanwhile)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
+
+
+class ReaderLease:
+    """A shared lock on a published generation: while held, pruning leaves that generation alone."""
+
+    def __init__(self, folder: Path) -> None:
+        self._fd: int | None = os.open(folder / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def prepare_work(index_root: Path) -> tuple[Path, bool]:
+    """The work folder for a new generation: resumed if a crashed ingest left one based on the
+    published generation, else a fresh copy of the published generation (or empty).
+    Returns ``(folder, resumed)``. Call with :class:`IngestLock` held."""
+    work, published = work_dir(index_root), current(index_root)
+    if work.is_dir():
+        try:
+            base = (work / BASE).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            base = "?"
+        if base == (published or ""):
+            return work, True
+        shutil.rmtree(work)
+    staging = index_root / f".{WORK}-{secrets.token_hex(4)}"
+    staging.mkdir(parents=True)
+    try:
+        if published is not None:
+            copy_generation(generation_dir(index_root, published), staging)
+        (staging / BASE).write_text(published or "", encoding="utf-8")
+        _fsync_tree(staging)
+        os.rename(staging, work)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return work, False
+
+
+def copy_generation(source: Path, target: Path) -> None:
+    """Copy a published generation: SQLite through its backup API, other files byte for byte."""
+    for entry in source.iterdir():
+        if entry.name in _SKIP_ON_COPY:
+            continue
+        if entry.name == CATALOG:
+            source_db = closing(sqlite3.connect(f"file:{entry}?mode=ro", uri=True))
+            with source_db as src, closing(sqlite3.connect(target / CATALOG)) as dst:
+                src.backup(dst)
+        elif entry.is_dir():
+            shutil.copytree(entry, target / entry.name, ignore=shutil.ignore_patterns(*_SKIP_ON_COPY))
+        else:
+            shutil.copy2(entry, target / entry.name)
+
+
+def publish(index_root: Path, keep: int = 2) -> str:
+    """Turn the (closed, flushed) work folder into the published generation, atomically; prune old ones.
+    Call with :class:`IngestLock` held and every writer of the work folder closed."""
+    work = work_dir(index_root)
+    generation = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    (work / BASE).unlink(missing_ok=True)
+    _fsync_tree(work)
+    target = generation_dir(index_root, generation)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(work, target)
+    pointer = index_root / f".{CURRENT}.{generation}"
+    pointer.write_text(generation, encoding="utf-8")
+    fsync_path(pointer)
+    os.replace(pointer, index_root / CURRENT)
+    fsync_path(index_root)
+    prune(index_root, keep)
+    return generation
+
+
+def prune(index_root: Path, keep: int = 2) -> list[str]:
+    """Delete all but the ``keep`` newest generations, skipping any a reader still holds. Returns those deleted."""
+    folder = index_root / GENERATIONS
+    if not folder.is_dir():
+        return []
+    published = current(index_root)
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    deleted = []
+    for name in names[:-keep] if keep else names:
+        if name != published and _unused(folder / name):
+            shutil.rmtree(folder / name, ignore_errors=True)
+            deleted.append(name)
+    return deleted
+
+
+def _unused(folder: Path) -> bool:
+    """True if no process holds a :class:`ReaderLease` on ``folder``."""
+    try:
+        fd = os.open(folder / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or folder (a folder: so a rename or new entry in it is durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fsync_path(Path(folder) / name)
+        fsync_path(Path(folder))

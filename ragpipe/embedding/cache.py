@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,18 +56,39 @@ class EmbeddingCache:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect and set up WAL + schema. Switching to WAL needs an exclusive lock and SQLite answers
+        "database is locked" there without waiting on its busy handler, so that step is retried here."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
             try:
-                conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
                 conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(_SCHEMA)
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise self._unreadable(exc) from exc
+                if time.monotonic() > deadline:
+                    raise RagpipeError(
+                        f"embedding cache {self.path} stayed locked by another writer for {self.busy_timeout_s:.0f} s"
+                    ) from exc
+                time.sleep(0.01)
             except sqlite3.DatabaseError as exc:
-                raise RagpipeError(
-                    f"embedding cache {self.path} cannot be opened as SQLite ({exc}); delete the file to rebuild it"
-                ) from exc
-            self._local.conn = conn
-        return conn
+                conn.close()
+                raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: sqlite3.DatabaseError) -> RagpipeError:
+        return RagpipeError(
+            f"embedding cache {self.path} cannot be opened as SQLite ({exc}); delete the file to rebuild it"
+        )
 
     def get_many(self, model_id: str, texts: Sequence[str]) -> list[np.ndarray | None]:
         """The cached vector of each text (None where absent), in input order."""

@@ -148,6 +148,14 @@ class Catalog:
         with self._lock:
             return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
+    def most_repeated_text(self) -> tuple[int, str | None]:
+        """How often the most frequent chunk text occurs, and a document holding it ((0, None) if empty)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT COUNT(*) AS n, MIN(doc_id) AS doc FROM chunks GROUP BY text ORDER BY n DESC LIMIT 1"
+            ).fetchone()
+        return (0, None) if row is None else (int(row["n"]), str(row["doc"]))
+
     def get_meta(self, key: str) -> str | None:
         with self._lock:
             row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

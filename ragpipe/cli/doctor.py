@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ragpipe.cli.common import handle_errors
+from ragpipe.errors import RagpipeError
+
+if TYPE_CHECKING:
+    from ragpipe.embedding.onnx import OnnxEmbedder
 
 
 @handle_errors
 def doctor() -> None:
-    """Load the bundled embedding model offline, parse each supported format, open the embedded store."""
+    """Load the bundled embedding model offline (on torch, and exported to ONNX for the default embedder,
+    once per machine), parse each supported format, open the embedded store."""
     import tempfile
     from pathlib import Path
 
@@ -20,9 +26,20 @@ def doctor() -> None:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(bundled_model_path()), device="cpu")
-    vector = model.encode(["ragpipe works offline"], normalize_embeddings=True)
+    reference = model.encode(["ragpipe works offline"], normalize_embeddings=True)
     print(
-        f"ok  bundled model {bundled_model_path().name}: dim {vector.shape[1]} in {time.perf_counter() - started:.1f}s"
+        f"ok  bundled model (all-MiniLM-L6-v2) on torch: dim {reference.shape[1]} "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
+    started = time.perf_counter()
+    onnx = _default_onnx_embedder()
+    vector = onnx.embed_documents(["ragpipe works offline"])
+    cosine = float(vector[0] @ reference[0])
+    if cosine < 0.999:
+        raise RagpipeError(f"the ONNX export {onnx.onnx_path} disagrees with torch (cosine {cosine:.4f}); delete it")
+    print(
+        f"ok  default embedder (ONNX fp32 export, {onnx.onnx_path.parent}): cosine to torch {cosine:.6f} "
+        f"in {time.perf_counter() - started:.1f}s"
     )
     print(f"ok  parsers: {', '.join(registry.types_of('parser'))}")
     import qdrant_edge  # noqa: F401
@@ -36,3 +53,16 @@ def doctor() -> None:
         doc = load_document(FoundFile(sample, "sample.md", Path(tmp), {}), {}, 1 << 20).document
         print(f"ok  markdown parse: {len(doc.text)} chars")
     print("ok  qdrant-edge importable")
+
+
+def _default_onnx_embedder() -> OnnxEmbedder:
+    """The default config's embedder (exporting the model on first use), outside any index."""
+    from pathlib import Path
+
+    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.context import BuildContext
+    from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
+
+    settings = RuntimeSettings()
+    context = BuildContext(settings, index_dir=Path("."), cache_dir=settings.resolved_cache_dir)
+    return OnnxEmbedder(OnnxConfig(), context)

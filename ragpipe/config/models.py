@@ -22,7 +22,7 @@ from ragpipe.filters import parse_filter
 SLOT_DEFAULTS: dict[str, tuple[str, str]] = {
     # field name -> (registry kind, default type)
     "chunking": ("chunker", "sentence"),
-    "embedding": ("embedder", "sentence-transformers"),
+    "embedding": ("embedder", "onnx"),
     "store": ("store", "qdrant-edge"),
     "lexical": ("lexical", "bm25s"),
     "rerank": ("reranker", "none"),

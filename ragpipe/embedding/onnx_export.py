@@ -115,7 +115,7 @@ def cached_export(model_dir: Path, identity: str, quantize: Quantization, cache_
     with exclusive_lock(target.parent / ".lock"):
         if target.is_file():  # another thread or process finished it while we waited
             return target
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch, root_logging_kept():
             fp32 = Path(scratch) / "fp32.onnx"
             export_fp32(model_dir, fp32)
             final = fp32 if quantize == "none" else quantize_int8(fp32, Path(scratch) / "int8.onnx", quantize)
@@ -170,6 +170,20 @@ def export_fp32(model_dir: Path, target: Path) -> None:
             opset_version=OPSET,
             do_constant_folding=True,
         )
+
+
+@contextmanager
+def root_logging_kept() -> Iterator[None]:
+    """Undo what the exporters do to the root logger (a ``basicConfig`` at DEBUG, seen after quantizing,
+    made every library's debug messages print for the rest of the process)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
 
 class DropPreprocessHint(logging.Filter):

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
+CPU_BATCH_SIZE = 16
+ACCELERATOR_BATCH_SIZE = 128
 
 
 class SentenceTransformersConfig(StageConfig):
@@ -35,8 +37,9 @@ class SentenceTransformersConfig(StageConfig):
     type: Literal["sentence-transformers"] = "sentence-transformers"
     model: str = Field(default="bundled", min_length=1)
     """'bundled' (all-MiniLM-L6-v2), 'package:NAME', a local model folder, or a name in the offline HF cache."""
-    batch_size: int = Field(default=64, ge=1, le=4096)
-    """Texts per forward pass (the library sorts inputs by length first, so padding stays small)."""
+    batch_size: int | None = Field(default=None, ge=1, le=4096)
+    """Texts per forward pass (the library sorts inputs by length first, so padding stays small). None: 16 on
+    the CPU (on 2 cores 4-16 gave ~20% more texts/s than 64: smaller matrices stay in cache), 128 on a GPU."""
     normalize: bool = True
     """L2-normalise the output (the Embedder protocol expects unit vectors)."""
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?|mps|xpu(:\d+)?)$")
@@ -169,6 +172,13 @@ class SentenceTransformersEmbedder:
         return int(limit) if isinstance(limit, int) else None
 
     @property
+    def batch_size(self) -> int:
+        """Texts per forward pass (the configured value, else the default for the device)."""
+        if self.config.batch_size is not None:
+            return self.config.batch_size
+        return CPU_BATCH_SIZE if self.config.device == "cpu" else ACCELERATOR_BATCH_SIZE
+
+    @property
     def dimension(self) -> int:
         dim = self.model.get_embedding_dimension()
         if dim is None:
@@ -179,7 +189,7 @@ class SentenceTransformersEmbedder:
         inputs = [prefix + t for t in texts] if prefix else list(texts)
         vectors = self.model.encode(
             inputs,
-            batch_size=self.config.batch_size,
+            batch_size=self.batch_size,
             show_progress_bar=False,
             convert_to_numpy=True,
             normalize_embeddings=self.config.normalize,

@@ -27,6 +27,7 @@ from ragpipe.ingest.loader import DocumentLoadError, hash_file, load_document
 from ragpipe.ingest.sources import FoundFile, SkippedPath, discover
 from ragpipe.ingest.workspace import Workspace
 from ragpipe.progress import Progress
+from ragpipe.stores._common import SERVER_HNSW_M, hnsw_trap
 from ragpipe.types import Chunk, Document, FileFailure, IngestReport
 
 
@@ -115,9 +116,26 @@ class IngestRunner:
                 report.documents_deleted = len(gone)
             if work.opened:
                 bar.start("lexical index + store optimize + publish", total=None)
-                report.generation = work.publish()
+                repeats, doc_id = work.components().catalog.most_repeated_text()
+                report.generation = work.publish(repeats)
+                note = self._repeat_note(repeats, doc_id)
+                if note is not None:
+                    report.notes.append(note)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _repeat_note(self, repeats: int, doc_id: str | None) -> FileFailure | None:
+        """A note when one chunk text repeats so often that the store searches dense vectors exactly."""
+        store = self.config.store
+        mode, hnsw_m = getattr(store, "exact_search", "never"), getattr(store, "hnsw_m", SERVER_HNSW_M)
+        if mode != "auto" or doc_id is None or not hnsw_trap(repeats, hnsw_m):
+            return None
+        reason = (
+            f"a chunk text of this document occurs {repeats} times in the index (more than hnsw_m={hnsw_m}); "
+            "identical vectors trap HNSW searches, so dense search runs brute force (exact) on this index. "
+            "Set store.exact_search: never to use HNSW anyway"
+        )
+        return FileFailure(doc_id, reason)
 
     def _gone(self, known: dict[str, str], seen: dict[str, Path], walk: _Walk, prune: bool) -> list[str]:
         """Indexed documents to delete: with the config's sources, those no longer found (except under a

@@ -14,6 +14,7 @@ from ragpipe import generations
 from ragpipe.config.models import PipelineConfigBase
 from ragpipe.config.settings import RuntimeSettings
 from ragpipe.factory import Components, build_components
+from ragpipe.stores._common import REPEATS_META
 
 
 class Workspace:
@@ -49,10 +50,12 @@ class Workspace:
             self._components = build_components(self.config, self.settings, folder, share=self.share)
         return self._components
 
-    def publish(self) -> str:
-        """Finish the work generation (lexical index, store flush/optimize) and publish it atomically."""
+    def publish(self, text_repeats: int) -> str:
+        """Finish the work generation (lexical index, store flush/optimize) and publish it atomically.
+        ``text_repeats``: how often its most frequent chunk text occurs (the stores' ``exact_search: auto``)."""
         work = self.components()
         work.lexical.rebuild(work.catalog.iter_chunks())
+        work.catalog.set_meta(REPEATS_META, str(text_repeats))
         work.store.flush()
         self.close()
         generations.write_description(self.index_root, describe_index(self.config))

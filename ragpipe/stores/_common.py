@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
+from ragpipe.config.base import QUERY_TIME
 from ragpipe.stores._payload import (
     DENSE,
     DOC_ID_KEY,
@@ -30,11 +31,41 @@ from ragpipe.types import Chunk, Hit, SparseVector
 if TYPE_CHECKING:
     import numpy as np
 
+    from ragpipe.catalog import Catalog
+
 PAYLOAD_INDEXES_FIELD = "store.payload_indexes"
 DELETE_BATCH_SIZE = 1000
 
 PayloadIndexSpecs = Annotated[list[str], AfterValidator(lambda v: check_payload_indexes(v, PAYLOAD_INDEXES_FIELD))]
 """The ``payload_indexes`` config field: ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``."""
+
+
+REPEATS_META = "max_chunk_text_repeats"
+"""Catalog meta key: how often the most frequent chunk text occurs (recorded when a generation is published)."""
+SERVER_HNSW_M = 16  # Qdrant's default ``m``, assumed for a server collection
+
+ExactSearch = Literal["auto", "always", "never"]
+
+
+def exact_search_field() -> Any:
+    """The ``exact_search`` config field of the Qdrant stores (see :func:`dense_search_exact`)."""
+    return Field(default="auto", json_schema_extra=QUERY_TIME)
+
+
+def hnsw_trap(repeats: int, hnsw_m: int) -> bool:
+    """True if ``repeats`` identical vectors can fill a node's HNSW links and trap the search among them."""
+    return repeats > hnsw_m
+
+
+def dense_search_exact(mode: ExactSearch, catalog: Catalog | None, hnsw_m: int) -> bool:
+    """Whether a dense query should be brute force: ``mode`` 'always'/'never', or 'auto': when the catalog
+    records a chunk text repeated more than ``hnsw_m`` times. In Qdrant's HNSW (qdrant-edge-py 0.9) a group
+    of identical vectors fills its links with copies of itself and traps the searches entering it
+    (qdrant/qdrant#1788): a 50 MB log of repeated paragraphs hid the one relevant chunk of a second file."""
+    if mode != "auto":
+        return mode == "always"
+    value = catalog.get_meta(REPEATS_META) if catalog is not None else None
+    return value is not None and hnsw_trap(int(value), hnsw_m)
 
 
 def wanted_payload_indexes(specs: Sequence[str]) -> list[tuple[str, PayloadSchema]]:

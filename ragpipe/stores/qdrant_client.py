@@ -22,10 +22,14 @@ from ragpipe.context import BuildContext
 from ragpipe.errors import ConfigError, RagpipeError
 from ragpipe.registry import register
 from ragpipe.stores._common import (
+    SERVER_HNSW_M,
+    ExactSearch,
     PayloadIndexSpecs,
     dense_query,
     dense_rows,
+    dense_search_exact,
     doc_id_batches,
+    exact_search_field,
     hits,
     point_batches,
     wanted_payload_indexes,
@@ -58,6 +62,9 @@ class QdrantConfig(StageConfig):
     ``doc_id`` is always indexed."""
     search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """Server only: HNSW search-time candidate list size; null = the server's default."""
+    exact_search: ExactSearch = exact_search_field()
+    """Server only (local mode is always brute force): dense search by brute force, 'auto' when one chunk
+    text repeats more than 16 times (Qdrant's default ``m``: such groups trap HNSW searches), 'always', 'never'."""
     upsert_batch_size: int = Field(default=256, ge=1, json_schema_extra=QUERY_TIME)
     """Points per upsert request."""
 
@@ -205,17 +212,19 @@ class QdrantStore:
             return int(client.count(self.collection, exact=True).count) if self._has_collection else 0
 
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        return self._query(dense_query(vector), DENSE, top_k, flt)
+        exact = dense_search_exact(self.config.exact_search, self.context.catalog, SERVER_HNSW_M)
+        return self._query(dense_query(vector), DENSE, top_k, flt, exact=exact)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         if not vector.indices:
             return []
         return self._query(_sparse_vector(list(vector.indices), list(vector.values)), SPARSE, top_k, flt)
 
-    def _query(self, query: Any, using: str, top_k: int, flt: FilterExpr | None) -> list[Hit]:
+    def _query(self, query: Any, using: str, top_k: int, flt: FilterExpr | None, exact: bool = False) -> list[Hit]:
         from qdrant_client import models
 
-        params = models.SearchParams(hnsw_ef=self.config.search_ef) if self.config.search_ef else None
+        wanted = self.config.search_ef or exact
+        params = models.SearchParams(hnsw_ef=self.config.search_ef, exact=exact) if wanted else None
         with self._lock:
             client = self._connect()
             if not self._has_collection:

@@ -27,10 +27,13 @@ from ragpipe.context import BuildContext
 from ragpipe.errors import RagpipeError
 from ragpipe.registry import register
 from ragpipe.stores._common import (
+    ExactSearch,
     PayloadIndexSpecs,
     dense_query,
     dense_rows,
+    dense_search_exact,
     doc_id_batches,
+    exact_search_field,
     hits,
     point_batches,
     wanted_payload_indexes,
@@ -57,6 +60,9 @@ class QdrantEdgeConfig(StageConfig):
     """HNSW build-time candidate list size (used when the shard is created)."""
     search_ef: int | None = Field(default=None, ge=1, json_schema_extra=QUERY_TIME)
     """HNSW search-time candidate list size; null = the engine's default."""
+    exact_search: ExactSearch = exact_search_field()
+    """Dense search by brute force: 'auto' (when one chunk text repeats more than ``hnsw_m`` times, which
+    traps HNSW searches), 'always' or 'never'. Brute force costs ~12 ms per query at 59k chunks on 2 cores."""
     payload_indexes: PayloadIndexSpecs = Field(default_factory=list)
     """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
@@ -81,6 +87,7 @@ class QdrantEdgeStore:
         self._lock = threading.RLock()
         self._shard: Any = None
         self._replica: Path | None = None
+        self._exact: bool | None = None
 
     @property
     def path(self) -> Path:
@@ -235,7 +242,9 @@ class QdrantEdgeStore:
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         from qdrant_edge import Query
 
-        return self._query(Query.Nearest(dense_query(vector), using=DENSE), top_k, flt)
+        if self._exact is None:
+            self._exact = dense_search_exact(self.config.exact_search, self.context.catalog, self.config.hnsw_m)
+        return self._query(Query.Nearest(dense_query(vector), using=DENSE), top_k, flt, exact=self._exact)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         from qdrant_edge import Query
@@ -246,10 +255,10 @@ class QdrantEdgeStore:
         query = EdgeSparse(list(vector.indices), list(vector.values))
         return self._query(Query.Nearest(query, using=SPARSE), top_k, flt)
 
-    def _query(self, query: Any, top_k: int, flt: FilterExpr | None) -> list[Hit]:
+    def _query(self, query: Any, top_k: int, flt: FilterExpr | None, exact: bool = False) -> list[Hit]:
         from qdrant_edge import QueryRequest, SearchParams
 
-        params = SearchParams(hnsw_ef=self.config.search_ef) if self.config.search_ef else None
+        params = SearchParams(hnsw_ef=self.config.search_ef, exact=exact) if self.config.search_ef or exact else None
         request = QueryRequest(
             limit=top_k,
             query=query,

@@ -13,7 +13,7 @@ from ragpipe.errors import ConfigError
 def test_defaults_fill_every_stage() -> None:
     config = load_config({})
     assert config.chunking.type == "sentence"
-    assert config.embedding.type == "sentence-transformers"
+    assert config.embedding.type == "onnx"
     assert config.store.type == "qdrant-edge"
     assert config.lexical.type == "bm25s"
     assert config.retrieval.fusion.type == "rrf"

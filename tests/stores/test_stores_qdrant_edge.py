@@ -78,3 +78,44 @@ def test_reopen_adds_newly_configured_payload_indexes(ctx: BuildContext) -> None
         assert set(shard.info().payload_schema) == {"doc_id", "metadata.team"}
     finally:
         shard.close()
+
+
+def test_repeated_vectors_trap_hnsw_and_auto_switches_to_exact_search(tmp_path: Path) -> None:
+    """10 groups of 900 identical vectors and 10 distinct ones, shuffled, HNSW built: the groups trap HNSW
+    searches (qdrant/qdrant#1788; measured: 2-5 of the 10 found). Once the catalog records the repeats,
+    'auto' searches exactly and finds every one."""
+    from ragpipe.catalog import Catalog
+    from ragpipe.stores._common import REPEATS_META
+
+    rng = np.random.default_rng(1)
+    groups = rng.standard_normal((10, 384)).astype(np.float32)
+    targets = rng.standard_normal((10, 384)).astype(np.float32)
+    dense = np.vstack([np.repeat(groups, 900, axis=0), targets])
+    order = rng.permutation(len(dense))
+    chunks = [Chunk(f"{i:032x}", f"d{i}", f"text {i}", 0, 7, {}) for i in range(len(dense))]
+    target_ids = [chunks[int(np.flatnonzero(order == len(dense) - 10 + t)[0])].id for t in range(10)]
+    queries = targets + 0.1 * rng.standard_normal((10, 384)).astype(np.float32)
+    ctx = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path / "gen", cache_dir=tmp_path / "c")
+    ctx.catalog = Catalog(tmp_path / "catalog.sqlite")
+    writer = QdrantEdgeStore(QdrantEdgeConfig(optimize_in_subprocess=False), ctx)
+    writer.upsert(chunks, dense[order])
+    writer.flush()  # builds HNSW (9,010 vectors of 384-d: above the engine's full-scan threshold)
+    writer.close()
+
+    def found(mode: str) -> int:
+        store = QdrantEdgeStore(QdrantEdgeConfig(exact_search=mode), ctx)  # type: ignore[arg-type]
+        try:
+            return sum(
+                store.search_dense(q, 5)[0].chunk.id == want for q, want in zip(queries, target_ids, strict=True)
+            )
+        finally:
+            store.close()
+
+    # If this fails after a qdrant-edge-py upgrade, the engine no longer traps searches: revisit 'auto'.
+    assert found("never") < 10
+    assert found("auto") < 10  # nothing recorded: HNSW
+    ctx.catalog.set_meta(REPEATS_META, "900")
+    assert found("auto") == found("always") == 10
+    ctx.catalog.set_meta(REPEATS_META, "16")  # not more than hnsw_m (16): HNSW again
+    assert found("auto") < 10
+    ctx.catalog.close()

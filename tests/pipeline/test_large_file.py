@@ -1,9 +1,10 @@
 """A 50 MB text file is indexed whole by a real `ragpipe ingest`, in bounded memory.
 
 The file repeats 40 distinct paragraphs, so most chunk texts repeat and the embedding cache keeps the
-run to minutes on a laptop CPU (and the repeats would trap Qdrant's HNSW searches, so the index must
-search dense vectors exactly to find the one chunk of the small file); every other stage (hashing, parsing, chunking ~59k chunks, the stores,
-the lexical index) does the full work. Peak memory is that of the ingest process and its children.
+run to minutes on a laptop CPU; every other stage (hashing, parsing, chunking ~59k chunks, the stores,
+the lexical index) does the full work. The repeats would trap Qdrant's HNSW searches, so the index must
+search dense vectors exactly to find the one chunk of the small file. Peak memory is that of the ingest
+process and its children.
 """
 
 from __future__ import annotations

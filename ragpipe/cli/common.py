@@ -6,9 +6,14 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ragpipe.types import FileFailure
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +42,11 @@ def config_path(option: Path | None) -> Path:
     from ragpipe.config.settings import RuntimeSettings
 
     return RuntimeSettings().config
+
+
+def files_json(failures: Iterable[FileFailure]) -> list[dict[str, str]]:
+    """Failed, skipped or noted files as `{"path", "reason"}` objects for `--json` output."""
+    return [{"path": f.path, "reason": f.reason} for f in failures]
 
 
 def handle_errors(func: F) -> F:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ragpipe.cli.common import EXIT_PARTIAL, ConfigOption, SetOption, config_path, handle_errors
+from ragpipe.cli.common import EXIT_PARTIAL, ConfigOption, SetOption, config_path, files_json, handle_errors
 from ragpipe.types import IngestReport
 
 
@@ -38,9 +38,9 @@ def ingest(
             "chunks_indexed": report.chunks_indexed,
             "chunks_embedded": report.chunks_embedded,
             "seconds": round(report.seconds, 3),
-            "failures": [{"path": f.path, "reason": f.reason} for f in report.failures],
-            "skipped": [{"path": f.path, "reason": f.reason} for f in report.skipped],
-            "notes": [{"path": f.path, "reason": f.reason} for f in report.notes],
+            "failures": files_json(report.failures),
+            "skipped": files_json(report.skipped),
+            "notes": files_json(report.notes),
             "generation": report.generation,
         }
         print(json.dumps(payload, indent=2))

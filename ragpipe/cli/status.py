@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ragpipe.cli.common import ConfigOption, SetOption, config_path, handle_errors
+from ragpipe.cli.common import ConfigOption, SetOption, config_path, files_json, handle_errors
 
 
 @handle_errors
@@ -34,8 +34,8 @@ def status(
             "update": plan.update,
             "delete": plan.delete,
             "unchanged": len(plan.unchanged),
-            "unreadable": [{"path": f.path, "reason": f.reason} for f in plan.unreadable],
-            "duplicates": [{"path": f.path, "reason": f.reason} for f in plan.duplicates],
+            "unreadable": files_json(plan.unreadable),
+            "duplicates": files_json(plan.duplicates),
         }
         print(json.dumps(payload, indent=2))
         return

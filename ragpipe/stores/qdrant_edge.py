@@ -67,7 +67,8 @@ class QdrantEdgeConfig(StageConfig):
     """Metadata fields to index, ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``;
     ``doc_id`` is always indexed."""
     optimize_on_flush: bool = Field(default=True, json_schema_extra=QUERY_TIME)
-    """Run the optimizer (builds HNSW, merges segments) on every flush."""
+    """Run the optimizer (builds HNSW, merges segments, drops deleted points) on every flush. Off, deleted
+    points keep counting in the sparse IDF (``qdrant-sparse`` scores) and unindexed vectors are brute-forced."""
     optimize_in_subprocess: bool = Field(default=True, json_schema_extra=QUERY_TIME)
     """Run the optimizer in a child process: in process it holds the GIL (stalling every other thread,
     e.g. queries) for its whole run."""

@@ -119,3 +119,34 @@ def test_repeated_vectors_trap_hnsw_and_auto_switches_to_exact_search(tmp_path: 
     ctx.catalog.set_meta(REPEATS_META, "16")  # not more than hnsw_m (16): HNSW again
     assert found("auto") < 10
     ctx.catalog.close()
+
+
+def test_deleted_points_leave_the_sparse_idf_once_the_index_is_flushed(tmp_path: Path) -> None:
+    """Qdrant's IDF modifier counts deleted points until the shard is optimized: the flush that publishes an
+    ingest optimizes, so after it BM25 scores equal those of an index built without the deleted documents."""
+
+    def terms(i: int) -> SparseVector:  # term 1 everywhere, term 2 only in the documents to delete, 3 in 1/10
+        ids = [1] + ([2] if i < 100 else []) + ([3] if i % 10 == 0 else [])
+        return SparseVector(tuple(ids), tuple(1.0 for _ in ids))
+
+    dense = np.random.default_rng(0).standard_normal((200, 8)).astype(np.float32)
+    query = SparseVector((1, 3), (1.0, 1.0))
+
+    def build(name: str, ids: list[int]) -> QdrantEdgeStore:
+        ctx = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path / name, cache_dir=tmp_path / "c")
+        store = QdrantEdgeStore(QdrantEdgeConfig(), ctx)
+        chunks = [Chunk(f"{i:032x}", f"d{i}", f"text {i}", 0, 6, {}) for i in ids]
+        store.upsert(chunks, dense[ids], [terms(i) for i in ids])
+        store.flush()
+        return store
+
+    fresh, updated = build("fresh", list(range(100, 200))), build("updated", list(range(200)))
+    updated.delete_documents([f"d{i}" for i in range(100)])
+    expected = fresh.search_sparse(query, 10)[0].score
+    assert updated.search_sparse(query, 10)[0].score > expected + 1e-3  # the deleted points still count
+    updated.flush()
+    assert updated.search_sparse(query, 10)[0].score == pytest.approx(expected, abs=1e-6)
+    assert len(updated.search_sparse(query, 200)) == 100  # only the kept documents match
+    assert {h.chunk.doc_id for h in updated.search_sparse(query, 10)} == {f"d{i}" for i in range(100, 200, 10)}
+    fresh.close()
+    updated.close()

@@ -124,13 +124,16 @@ class MaskCache:
 
 
 def top_hits(scores: np.ndarray, chunks: Sequence[Chunk], top_k: int) -> list[Hit]:
-    """The ``top_k`` rows with a positive score, best first (ties: lower row first)."""
+    """The ``top_k`` rows with a positive score, best first; equal scores in chunk-id order, so the result does
+    not depend on the order the chunks were indexed in (an updated index ranks like a fresh build)."""
     import numpy as np
 
     rows = np.flatnonzero(scores > 0)
     if len(rows) > top_k:
-        rows = rows[np.argpartition(-scores[rows], top_k - 1)[:top_k]]
-    rows = rows[np.lexsort((rows, -scores[rows]))]
+        kth_best = -np.partition(-scores[rows], top_k - 1)[top_k - 1]
+        rows = rows[scores[rows] >= kth_best]  # ties at the cut stay in, to be ordered by id
+    ids = np.array([chunks[r].id for r in rows], dtype=str)
+    rows = rows[np.lexsort((ids, -scores[rows]))][:top_k]
     return [Hit(chunk=chunks[r], score=float(scores[r])) for r in rows]
 
 

@@ -122,5 +122,8 @@ def dense_query(vector: np.ndarray) -> list[float]:
 
 
 def hits(points: Iterable[Any]) -> list[Hit]:
-    """Hits from scored points that carry a ragpipe chunk payload (``.payload``, ``.score``)."""
-    return [Hit(chunk=payload_to_chunk(p.payload), score=float(p.score)) for p in points]
+    """Hits from scored points that carry a ragpipe chunk payload (``.payload``, ``.score``), best first and
+    equal scores in chunk-id order (the engine returns ties in storage order, which depends on the index's
+    history)."""
+    found = [Hit(chunk=payload_to_chunk(p.payload), score=float(p.score)) for p in points]
+    return sorted(found, key=lambda h: (-h.score, h.chunk.id))

@@ -17,6 +17,7 @@ from ragpipe.lexical.bm25s_index import Bm25sConfig, Bm25sIndex
 from ragpipe.lexical.rank_bm25_index import RankBm25Config, RankBm25Index
 from ragpipe.lexical.tokenize import Tokenizer
 from ragpipe.protocols import LexicalIndex
+from ragpipe.types import Chunk
 
 ENGINES = {
     "bm25s": (Bm25sIndex, Bm25sConfig),
@@ -197,3 +198,20 @@ def test_persisted_chunk_rows_are_plain_json(built: dict[str, Path]) -> None:
     rows = [json.loads(line) for line in (live / "chunks.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [c.id for c in make_chunks()]
     assert rows[0]["metadata"] == {"team": "platform", "year": 2021, "tags": ["ops", "platform"]}
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_equal_scores_rank_by_chunk_id_whatever_the_indexing_order(name: str, tmp_path: Path) -> None:
+    """An index updated over time stores its chunks in another order than a fresh build of the same corpus:
+    both must give the same ranking, including which of several equal scores survive the top-k cut."""
+    text = "Rollback drill for the billing API."
+    twins = [Chunk(f"twin-{i:02d}", f"twin-{i:02d}.txt", text, 0, len(text), {}) for i in range(8)]
+    corpus = make_chunks() + twins
+    rankings = []
+    for order, chunks in {"forward": corpus, "reversed": corpus[::-1]}.items():
+        cls, cfg = ENGINES[name]
+        index = cls(cfg(), make_context(tmp_path / order))
+        index.rebuild(iter(chunks))
+        rankings.append([(h.chunk.id, h.score) for h in index.search("billing rollback drill", 5)])
+    assert rankings[0] == rankings[1]
+    assert [chunk_id for chunk_id, _ in rankings[0]] == [f"twin-{i:02d}" for i in range(5)]

@@ -268,6 +268,19 @@ def test_upsert_without_sparse_vectors(store: VectorStore) -> None:
     assert len(store.search_dense(DENSE[0], 5)) == 5
 
 
+def test_equal_scores_come_back_in_chunk_id_order_whatever_the_upsert_order(store: VectorStore) -> None:
+    """Engines return ties in storage order, which depends on the index's history; ragpipe orders them by id."""
+    twins = CHUNKS[:12]
+    same_vector = np.tile(DENSE[0], (len(twins), 1))
+    same_terms = [SparseVector((ALWAYS_TERM,), (1.0,))] * len(twins)
+    shuffled = np.random.default_rng(3).permutation(len(twins))
+    store.upsert([twins[i] for i in shuffled], same_vector, same_terms)
+    store.flush()
+    by_id = sorted(c.id for c in twins)
+    assert _ids(store.search_dense(DENSE[0], len(twins))) == by_id
+    assert _ids(store.search_sparse(SparseVector((ALWAYS_TERM,), (1.0,)), len(twins))) == by_id
+
+
 def test_delete_documents_removes_every_chunk_of_a_doc(filled: VectorStore) -> None:
     gone = {"docs/d0.md", "docs/d3.md"}
     removed = [c.id for c in CHUNKS if c.doc_id in gone]

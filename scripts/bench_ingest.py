@@ -127,15 +127,14 @@ def warm_up(work: Path) -> Result:
     from ragpipe.config.settings import RuntimeSettings
     from ragpipe.context import BuildContext
     from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
-    from ragpipe.embedding.onnx_export import export_key
+    from ragpipe.embedding.onnx_export import export_path
     from ragpipe.models import bundled_model_path
 
     SentenceTransformer(str(bundled_model_path()), device="cpu").encode(["warm-up"])
     settings = RuntimeSettings()
     onnx = OnnxEmbedder(OnnxConfig(), BuildContext(settings, index_dir=work, cache_dir=work))
     source = onnx._resolved()
-    key = export_key(source.identity, onnx.config.quantize)
-    existed = (settings.resolved_model_cache_dir / "onnx" / key / "model.onnx").is_file()
+    existed = export_path(source.identity, onnx.config.quantize, settings.resolved_model_cache_dir).is_file()
     start = time.perf_counter()
     onnx.embed_documents(["warm-up"])
     return {"export_seconds": time.perf_counter() - start, "export_existed": existed, "onnx": str(onnx.onnx_path)}

@@ -249,10 +249,13 @@ class OnnxEmbedder:
         session, tokenizer = self._loaded()
         encodings = tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        size = self.batch_size
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        input_names = [i.name for i in session.get_inputs()]
+        output_name = self._output(session).name
 
         def run(rows: np.ndarray) -> np.ndarray:
-            return self._run_batch(session, [encodings[i] for i in rows])
+            return run_batch(session, input_names, output_name, [encodings[i] for i in rows])
 
         workers = min(self.workers, len(batches))
         if workers > 1:
@@ -265,18 +268,6 @@ class OnnxEmbedder:
             output[rows] = vectors
         return output
 
-    def _run_batch(self, session: onnxruntime.InferenceSession, batch: list[Encoding]) -> np.ndarray:
-        """Pooled, normalised vectors of one padded batch."""
-        width = max(len(e.ids) for e in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, encoding in enumerate(batch):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        inputs = {i.name: feeds[i.name] for i in session.get_inputs()}
-        return pool(session.run([self._output(session).name], inputs)[0], mask)
-
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
@@ -284,6 +275,20 @@ class OnnxEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_documents(texts)
+
+
+def run_batch(
+    session: onnxruntime.InferenceSession, input_names: list[str], output_name: str, batch: list[Encoding]
+) -> np.ndarray:
+    """Pooled, normalised vectors of one padded batch."""
+    width = max(len(e.ids) for e in batch)
+    ids = np.zeros((len(batch), width), dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, encoding in enumerate(batch):
+        ids[row, : len(encoding.ids)] = encoding.ids
+        mask[row, : len(encoding.ids)] = 1
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return pool(session.run([output_name], {name: feeds[name] for name in input_names})[0], mask)
 
 
 def available_cpus() -> int:

@@ -105,9 +105,14 @@ def exclusive_lock(lock_file: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def export_path(identity: str, quantize: Quantization, cache_dir: Path) -> Path:
+    """Where the export of model ``identity`` with these options lives (whether or not it exists yet)."""
+    return cache_dir / "onnx" / export_key(identity, quantize) / "model.onnx"
+
+
 def cached_export(model_dir: Path, identity: str, quantize: Quantization, cache_dir: Path) -> Path:
     """Path of the exported (and quantized) model, exporting it first if no earlier run did."""
-    target = cache_dir / "onnx" / export_key(identity, quantize) / "model.onnx"
+    target = export_path(identity, quantize, cache_dir)
     if target.is_file():
         return target
     check_exportable(model_dir)

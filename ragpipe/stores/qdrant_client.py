@@ -81,6 +81,7 @@ class QdrantStore:
         self._lock = threading.RLock()
         self._client: Any = None
         self._has_collection = False
+        self._exact: bool | None = None
 
     @property
     def collection(self) -> str:
@@ -212,8 +213,9 @@ class QdrantStore:
             return int(client.count(self.collection, exact=True).count) if self._has_collection else 0
 
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        exact = dense_search_exact(self.config.exact_search, self.context.catalog, SERVER_HNSW_M)
-        return self._query(dense_query(vector), DENSE, top_k, flt, exact=exact)
+        if self._exact is None:  # the catalog's record is fixed for the generation this store serves
+            self._exact = dense_search_exact(self.config.exact_search, self.context.catalog, SERVER_HNSW_M)
+        return self._query(dense_query(vector), DENSE, top_k, flt, exact=self._exact)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         if not vector.indices:

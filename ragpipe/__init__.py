@@ -1,18 +1,20 @@
 """ragpipe: configurable, offline-first RAG pipelines with a built-in evaluation loop.
 
-Importing ragpipe is light (no torch, no model loads); heavy libraries load on first use.
+Importing ragpipe is light (no torch, no model loads) and changes nothing in the process: the offline
+switches are applied where a model or an online-capable library is first loaded (see
+:mod:`ragpipe._offline`). ragpipe logs to the ``ragpipe`` logger, which has a NullHandler: configure
+logging to see its records (the ``ragpipe`` commands write them to ``<data_dir>/logs/ragpipe.log``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
-
-from ragpipe._offline import apply_offline_defaults
-
-apply_offline_defaults()
 
 __version__ = "0.1.0"
 __all__ = ["Pipeline", "__version__"]
+
+logging.getLogger("ragpipe").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from ragpipe.pipeline import Pipeline

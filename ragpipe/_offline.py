@@ -1,10 +1,15 @@
-"""Process-wide offline and no-telemetry defaults, applied once when ragpipe is imported.
+"""Offline and no-telemetry switches, applied where a library that would reach the network is loaded.
 
-Hugging Face hub names would otherwise spend ~80 s in network retries before failing, and
-unstructured / ragas phone home. Users may still override any of these explicitly.
+Hugging Face hub names would otherwise spend ~80 s in network retries before failing, and unstructured /
+ragas phone home at import or use. ``import ragpipe`` changes nothing in the process environment: the
+switches are set (each only if the user has not set it) the first time ragpipe loads a model, a parser
+backed by unstructured, or ragas — before that library is imported. ragpipe also passes
+``local_files_only=True`` wherever a library accepts it, so nothing downloads even when a host process
+imported the library earlier with other settings.
 """
 
 import os
+import threading
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -19,8 +24,16 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
 }
 
+_applied = False
+_lock = threading.Lock()
 
-def apply_offline_defaults() -> None:
-    """Set offline/telemetry env vars unless the user already set them."""
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
+
+def offline_environment() -> None:
+    """Set the offline/telemetry variables that the user has not set (once per process)."""
+    global _applied
+    if _applied:
+        return
+    with _lock:
+        for key, value in OFFLINE_ENV.items():
+            os.environ.setdefault(key, value)
+        _applied = True

@@ -2,7 +2,9 @@
 
 It is the source of truth for what is indexed (content hashes, chunk ids), for rebuilding
 in-process lexical indexes, and for fetching chunks by id. Writes for one document happen in
-one transaction, so the catalog never holds half a document.
+one transaction, so the catalog never holds half a document. A work generation's catalog is written in
+WAL mode and switched back to a single self-contained file when it is published; a published catalog is
+opened read-only and immutable, so queries need no write access to the data dir.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ragpipe.errors import IndexDamagedError
 from ragpipe.types import Chunk, Document
+
+REPEATS_META = "max_chunk_text_repeats"
+"""Meta key: how often the most frequent chunk text occurs (recorded when a generation is published)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -52,29 +58,57 @@ def _row_to_chunk(row: sqlite3.Row) -> Chunk:
 
 
 class Catalog:
-    """Thread-safe access to ``<index_dir>/catalog.sqlite``."""
+    """Thread-safe access to ``<generation>/catalog.sqlite``; ``read_only`` for a published generation."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
+            self._conn = self._connect_read_only() if self.read_only else self._connect_writable()
         return self._conn
+
+    def _connect_writable(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise IndexDamagedError(str(self.path), "the catalog file is missing")
+        uri = f"file:{self.path}?mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("SELECT 1 FROM documents LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexDamagedError(str(self.path), f"not a readable catalog ({exc})") from None
+        return conn
+
+    def seal(self) -> None:
+        """Checkpoint the WAL into the file and leave WAL mode, so the file stands alone (before publishing)."""
+        with self._lock:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.execute("PRAGMA journal_mode=DELETE")
 
     def document_versions(self) -> dict[str, str]:
         """Document id -> the version recorded when it was indexed (see IngestRunner._version)."""
         with self._lock:
             return {r["id"]: r["version"] for r in self.conn.execute("SELECT id, version FROM documents")}
+
+    def document_sources(self) -> dict[str, str]:
+        """Document id -> the path its text was read from (its ``source`` metadata)."""
+        sql = "SELECT id, json_extract(metadata, '$.source') AS source FROM documents"
+        with self._lock:
+            return {r["id"]: str(r["source"] or "") for r in self.conn.execute(sql)}
 
     def chunk_ids(self, doc_id: str) -> list[str]:
         with self._lock:

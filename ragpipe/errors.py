@@ -23,3 +23,18 @@ class MissingDependencyError(RagpipeError):
 
 class IndexNotFoundError(RagpipeError):
     """A query ran against an index that has not been built yet."""
+
+
+class IndexDamagedError(RagpipeError):
+    """A published index generation is damaged: a file is missing, empty or unreadable.
+
+    ``path`` names the damaged file or folder. ``ragpipe ingest`` (of the configured sources) rebuilds it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"the index is damaged: {path}: {reason}; run `ragpipe ingest` (without paths) to rebuild it "
+            "from the configured sources"
+        )

@@ -9,11 +9,13 @@ Layout of an index folder (``<data_dir>/<name>/<fingerprint>``)::
     work/               the generation being built; BASE names the generation it was copied from
     ingest.lock         held by the one ingest allowed at a time
 
-Queries (in this process or others) open the published generation and re-read CURRENT before each
-query, so they see the old or the new state of every document, never a mix. Writers only ever open
-``work/``, so Qdrant Edge's one-process-per-shard lock is never contended by an ingest. A crashed
-ingest leaves ``work/`` behind; the next ingest resumes it if it still starts from the published
-generation, and discards it otherwise.
+A generation holds everything an index is made of (catalog, vector store, lexical index), so one atomic
+switch of CURRENT publishes all of them together. Queries (in this process or others) open the published
+generation once and check CURRENT before each query, so they see the old or the new state of every
+document, never a mix. Writers only ever open ``work/``, so Qdrant Edge's one-process-per-shard lock is
+never contended by an ingest. A crashed ingest leaves ``work/`` behind; the next ingest resumes it if it
+starts from the same base generation, and discards it otherwise. CURRENT may only name a folder under
+``generations/``: anything else (``../../etc``) is a damaged index, never a path to follow.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -29,7 +32,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ragpipe.errors import RagpipeError
+from ragpipe.errors import IndexDamagedError, RagpipeError
 
 CURRENT = "CURRENT"
 DESCRIPTION = "INDEX.json"
@@ -40,14 +43,35 @@ READERS = "READERS"
 INGEST_LOCK = "ingest.lock"
 CATALOG = "catalog.sqlite"
 _SKIP_ON_COPY = {READERS, BASE, f"{CATALOG}-wal", f"{CATALOG}-shm", f"{CATALOG}-journal", ".lock"}
+GENERATION_NAME = re.compile(r"^[0-9]{20}-[0-9a-f]{8}$")
 
 
 def current(index_root: Path) -> str | None:
-    """The published generation's name, or None before the first complete ingest."""
+    """The published generation's name, or None before the first complete ingest.
+
+    Raises :class:`IndexDamagedError` when CURRENT holds anything but the name of a generation folder that
+    exists (a path such as ``../../etc`` is never followed)."""
+    pointer = index_root / CURRENT
     try:
-        return (index_root / CURRENT).read_text(encoding="utf-8").strip() or None
+        raw = pointer.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise IndexDamagedError(str(pointer), f"unreadable ({exc.strerror or exc})") from None
+    name = raw.decode("utf-8", errors="replace").strip()
+    if not GENERATION_NAME.match(name):
+        raise IndexDamagedError(str(pointer), f"holds {name[:80]!r}, which is not a generation name")
+    if not generation_dir(index_root, name).is_dir():
+        raise IndexDamagedError(str(pointer), f"names generation {name}, but {GENERATIONS}/{name} does not exist")
+    return name
+
+
+def current_or_damaged(index_root: Path) -> tuple[str | None, IndexDamagedError | None]:
+    """:func:`current`, with a damaged pointer returned as the error instead of raised."""
+    try:
+        return current(index_root), None
+    except IndexDamagedError as exc:
+        return None, exc
 
 
 def write_description(index_root: Path, description: dict[str, Any]) -> None:
@@ -70,7 +94,7 @@ def newest_published(name_dir: Path) -> tuple[Path, str] | None:
     """The index folder under ``name_dir`` (one per fingerprint) that published last, and its generation."""
     best: tuple[str, Path] | None = None
     for root in name_dir.iterdir() if name_dir.is_dir() else ():
-        generation = current(root) if root.is_dir() else None
+        generation = current_or_damaged(root)[0] if root.is_dir() else None
         if generation is not None and (root / DESCRIPTION).is_file() and (best is None or generation > best[0]):
             best = (generation, root)
     return (best[1], best[0]) if best else None
@@ -115,10 +139,19 @@ class IngestLock:
 
 
 class ReaderLease:
-    """A shared lock on a published generation: while held, pruning leaves that generation alone."""
+    """A shared lock on a published generation: while held, pruning leaves that generation alone.
+
+    On a read-only data dir nothing can prune, so no lock is needed (and none can be created)."""
 
     def __init__(self, folder: Path) -> None:
-        self._fd: int | None = os.open(folder / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
+        self._fd: int | None = None
+        try:
+            self._fd = os.open(folder / READERS, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            try:
+                self._fd = os.open(folder / READERS, os.O_RDONLY)
+            except OSError:
+                return
         fcntl.flock(self._fd, fcntl.LOCK_SH)
 
     def release(self) -> None:
@@ -127,25 +160,36 @@ class ReaderLease:
             self._fd = None
 
 
-def prepare_work(index_root: Path) -> tuple[Path, bool]:
-    """The work folder for a new generation: resumed if a crashed ingest left one based on the
-    published generation, else a fresh copy of the published generation (or empty).
+def work_base(index_root: Path) -> str | None:
+    """The base recorded by the work folder a crashed ingest left (``""``: it started empty), or None when
+    there is no complete work folder."""
+    try:
+        return (work_dir(index_root) / BASE).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def resumable_work(index_root: Path, base: str | None) -> bool:
+    """True if a crashed ingest left a work folder that started from ``base`` (None: from an empty index)."""
+    recorded = work_base(index_root)
+    return recorded is not None and recorded == (base or "")
+
+
+def prepare_work(index_root: Path, base: str | None) -> tuple[Path, bool]:
+    """The work folder for a new generation built on the published generation ``base`` (None: an empty
+    index): resumed if a crashed ingest left one with the same base, else a fresh copy of ``base``.
     Returns ``(folder, resumed)``. Call with :class:`IngestLock` held."""
-    work, published = work_dir(index_root), current(index_root)
-    if work.is_dir():
-        try:
-            base = (work / BASE).read_text(encoding="utf-8").strip() or None
-        except FileNotFoundError:
-            base = "?"
-        if base == (published or ""):
-            return work, True
+    work = work_dir(index_root)
+    if resumable_work(index_root, base):
+        return work, True
+    if work.exists():
         shutil.rmtree(work)
     staging = index_root / f".{WORK}-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
     try:
-        if published is not None:
-            copy_generation(generation_dir(index_root, published), staging)
-        (staging / BASE).write_text(published or "", encoding="utf-8")
+        if base is not None:
+            copy_generation(generation_dir(index_root, base), staging)
+        (staging / BASE).write_text(base or "", encoding="utf-8")
         _fsync_tree(staging)
         os.rename(staging, work)
     except BaseException:
@@ -193,7 +237,7 @@ def prune(index_root: Path, keep: int = 2) -> list[str]:
     folder = index_root / GENERATIONS
     if not folder.is_dir():
         return []
-    published = current(index_root)
+    published = current_or_damaged(index_root)[0]
     names = sorted(p.name for p in folder.iterdir() if p.is_dir())
     deleted = []
     for name in names[:-keep] if keep else names:

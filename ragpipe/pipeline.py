@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ragpipe import generations
 from ragpipe.config.loading import load_config
-from ragpipe.config.models import PipelineConfigBase
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.factory import Components, build_components
+from ragpipe.config.models import PipelineConfig
+from ragpipe.config.settings import RuntimeSettings, load_settings
+from ragpipe.errors import ConfigError, IndexDamagedError
+from ragpipe.factory import QueryStages, check_stages, ingest_stages, query_stages
 from ragpipe.filters import FilterExpr
-from ragpipe.types import IngestReport, QueryResult
+from ragpipe.index_state import IndexState
+from ragpipe.model_pool import ModelPool, shared_models
+from ragpipe.serving import LiveIndex
+from ragpipe.types import FileFailure, IngestReport, QueryResult
 
 if TYPE_CHECKING:
     from ragpipe.ingest.runner import IngestPlan
@@ -31,22 +33,31 @@ class Pipeline:
     another process) and see each document's old or new state, never a mix. One ingest per index runs
     at a time. Use as a context manager (or call :meth:`close`) to release the index files.
 
-    A config whose chunking/embedding/lexical/store settings changed gets a new index (a new fingerprint
-    folder). Until that index has completed an ingest, queries are served (with ``serve_previous_index``)
-    from the index of the same ``name`` that published last, with the chunker/embedder it was built with;
-    ``QueryResult.index`` says which. Evaluation sets it to False: scores must belong to the config.
+    Models come from ``models`` (default: the process-wide pool), so pipelines of one process share them.
+    Building a pipeline checks that its stages fit together (ConfigError naming the dotted path).
+
+    A config whose index-defining settings changed gets a new index (a new fingerprint folder). Until that
+    index has completed an ingest, queries are served (with ``serve_previous_index``) from the index of the
+    same ``name`` that published last, with the chunker/embedder it was built with; ``QueryResult.index``
+    says which. Evaluation sets it to False: scores must belong to the config.
     """
 
     def __init__(
-        self, config: PipelineConfigBase, settings: RuntimeSettings | None = None, serve_previous_index: bool = True
+        self,
+        config: PipelineConfig,
+        settings: RuntimeSettings | None = None,
+        serve_previous_index: bool = True,
+        models: ModelPool | None = None,
     ) -> None:
         self.config = config
-        self.settings = settings or RuntimeSettings()
+        self.settings = settings or load_settings()
         self.serve_previous_index = serve_previous_index
-        self._state_lock = threading.Lock()
+        self.models = models or shared_models()
+        self.stage_notes = check_stages(config, self.models.embedder(config.embedding, self.settings))
         self._ingest_lock = threading.Lock()
-        self._state: _IndexState | None = None
-        self._stages: dict[str, Components] = {}  # stateless stages (models) per index fingerprint
+        self._stages_lock = threading.Lock()
+        self._stages: dict[Path, QueryStages] = {}
+        self._live = LiveIndex(self._open_state)
 
     @classmethod
     def from_config(
@@ -68,39 +79,62 @@ class Pipeline:
         """The published index generation queries read now, or None before the first ingest."""
         return generations.current(self.index_dir)
 
-    @property
-    def components(self) -> Components:
-        """The stages over this config's newest published generation (an empty index before the first ingest)."""
-        state = self._acquire(strict=True)
-        self._release(state)
-        return state.components
-
-    def ingest(self, paths: Sequence[str | Path] | None = None, progress: bool | None = None) -> IngestReport:
-        """Index ``paths`` (files or folders) or, by default, the config's sources, into a new
-        generation that is published when complete. Queries keep running meanwhile."""
-        from ragpipe.ingest.runner import IngestRunner
-        from ragpipe.ingest.workspace import Workspace
-
-        with self._ingest_lock, generations.IngestLock(self.index_dir):
-            state = self._acquire(strict=True)
-            try:
-                workspace = Workspace(self.config, self.settings, self.index_dir, share=state.components)
-                report = IngestRunner(self.config, state.components, workspace).run(paths, progress)
-            finally:
-                self._release(state)
-        if report.generation is not None:
-            self._warm()
-        return report
-
-    def plan(self, paths: Sequence[str | Path] | None = None) -> IngestPlan:
-        """A dry run of :meth:`ingest`: which documents would be added, updated and deleted."""
-        from ragpipe.ingest.runner import IngestRunner
-
+    @contextmanager
+    def index(self) -> Iterator[IndexState]:
+        """This config's own published generation, open and held for the block (an empty state before the
+        first ingest); raises IndexDamagedError for a damaged one."""
         state = self._acquire(strict=True)
         try:
-            return IngestRunner(self.config, state.components).plan(paths)
+            yield state
         finally:
-            self._release(state)
+            self._live.release(state)
+
+    def ingest(
+        self, paths: Sequence[str | Path] | None = None, progress: bool | None = None, id_prefix: str = ""
+    ) -> IngestReport:
+        """Index ``paths`` (files or folders) or, by default, the config's sources, into a new generation that
+        is published when complete. Queries keep running meanwhile. A damaged published generation is
+        rebuilt from the configured sources (with ``paths``, IndexDamagedError says so)."""
+        from ragpipe.ingest.runner import IngestRunner
+        from ragpipe.ingest.targets import ingest_targets
+        from ragpipe.ingest.workspace import Workspace
+
+        targets = ingest_targets(self.config, paths, id_prefix)
+        with self._ingest_lock, generations.IngestLock(self.index_dir):
+            state, damage = self._published_or_damage()
+            if damage is not None and targets.explicit:
+                raise damage
+            try:
+                base = state.generation if state is not None else None
+                workspace = Workspace(self.config, self.settings, self.index_dir, base)
+                stages = ingest_stages(self.config, self.settings, self.models)
+                catalog = state.catalog if state is not None else None
+                report = IngestRunner(self.config, stages, catalog, workspace).run(targets, progress)
+            finally:
+                if state is not None:
+                    self._live.release(state)
+        if damage is not None:
+            reason = f"the published index was damaged ({damage.reason}); rebuilt it from the configured sources"
+            report.notes.insert(0, FileFailure(damage.path, reason))
+        if report.generation is not None:
+            self._after_publish(report)
+        return report
+
+    def plan(self, paths: Sequence[str | Path] | None = None, id_prefix: str = "") -> IngestPlan:
+        """A dry run of :meth:`ingest`: which documents would be added, updated and deleted."""
+        from ragpipe.ingest.runner import IngestRunner
+        from ragpipe.ingest.targets import ingest_targets
+
+        targets = ingest_targets(self.config, paths, id_prefix)
+        state, damage = self._published_or_damage()
+        try:
+            stages = ingest_stages(self.config, self.settings, self.models)
+            plan = IngestRunner(self.config, stages, state.catalog if state is not None else None).plan(targets)
+        finally:
+            if state is not None:
+                self._live.release(state)
+        plan.damaged = str(damage) if damage is not None else None
+        return plan
 
     def query(
         self,
@@ -109,24 +143,26 @@ class Pipeline:
         top_k: int | None = None,
         mode: str | None = None,
         answer: bool = True,
+        full_ranking: bool = False,
     ) -> QueryResult:
         """Retrieve, rerank and (unless ``answer=False``) answer. ``filters`` use :mod:`ragpipe.filters`
-        syntax and are ANDed with the config's ``retrieval.filters``; ``mode`` is hybrid, dense or lexical."""
-        from ragpipe.retrieval.search import Searcher
+        syntax and are ANDed with the config's ``retrieval.filters``; ``mode`` is hybrid, dense or lexical.
+        ``full_ranking`` also returns every fused candidate in ``QueryResult.ranking``."""
+        from ragpipe.retrieval.request import query_request
+        from ragpipe.retrieval.search import run_query
 
         state = self._acquire()
         try:
-            result = Searcher(state.config, state.components).search(text, filters, top_k, mode, answer)
+            stages = self._query_stages(state.config)
+            request = query_request(stages.config.retrieval, text, filters, top_k, mode, answer, full_ranking)
+            return run_query(stages, state, request)
         finally:
-            self._release(state)
-        return replace(result, index=state.label)
+            self._live.release(state)
 
     def close(self) -> None:
         """Release the index files (after in-flight queries finish); the object stays usable."""
-        with self._ingest_lock, self._state_lock:
-            state, self._state = self._state, None
-            if state is not None:
-                state.retire()
+        with self._ingest_lock:
+            self._live.close()
 
     def __enter__(self) -> Pipeline:
         return self
@@ -138,103 +174,73 @@ class Pipeline:
 
     # ------------------------------------------------------------------ generations
 
-    def _acquire(self, strict: bool = False) -> _IndexState:
+    def _published_or_damage(self) -> tuple[IndexState | None, IndexDamagedError | None]:
+        """This config's published generation (held: release it), or the damage that keeps it from opening."""
+        try:
+            state = self._acquire(strict=True)
+        except IndexDamagedError as exc:
+            return None, exc
+        if state.generation is None:
+            self._live.release(state)
+            return None, None
+        return state, None
+
+    def _acquire(self, strict: bool = False) -> IndexState:
         """The state of the newest published generation, switched to if it changed; hold it until released.
         ``strict``: this config's own index, never a previous config's."""
         own = generations.current(self.index_dir)
         root, generation = self.index_dir, own
         if own is None and self.serve_previous_index and not strict:
-            previous = generations.newest_published(self.index_dir.parent)
+            previous = self._previous_index()
             if previous is not None:
                 root, generation = previous
-        with self._state_lock:
-            state = self._state
-            if state is None or (state.root, state.generation) != (root, generation):
-                if strict and state is not None and state.root != root:
-                    # serving a previous config's index: give this caller a private view of its own
-                    private = self._open_state(root, generation)
-                    private.refs, private.retired = 1, True
-                    return private
-                fresh = self._open_state(root, generation)
-                if state is not None:
-                    state.retire()
-                self._state = state = fresh
-            state.refs += 1
-            return state
+        serving_other = strict and root == self.index_dir and self._serving_previous()
+        return self._live.acquire(root, generation, private=serving_other)
 
-    def _release(self, state: _IndexState) -> None:
-        with self._state_lock:
-            state.refs -= 1
-            if state.retired and state.refs == 0:
-                state.close()
+    def _serving_previous(self) -> bool:
+        served = self._live.current_root()
+        return served is not None and served != self.index_dir
 
-    def _open_state(self, root: Path, generation: str | None) -> _IndexState:
-        config = self.config if root == self.index_dir else self._previous_config(root)
-        if generation is None:  # nothing published: an empty, throw-away index
-            folder, lease, scratch = Path(tempfile.mkdtemp(prefix="ragpipe-empty-")), None, True
-        else:
-            folder = generations.generation_dir(root, generation)
-            lease, scratch = generations.ReaderLease(folder), False
-        fingerprint = config.fingerprint()
-        share = self._stages.get(fingerprint)
-        components = build_components(config, self.settings, folder, read_only=True, share=share)
-        self._stages.setdefault(fingerprint, components)
-        label = f"{root.name}/{generation}" if generation else ""
-        return _IndexState(root, generation, config, components, lease, folder if scratch else None, label)
+    def _previous_index(self) -> tuple[Path, str] | None:
+        previous = generations.newest_published(self.index_dir.parent)
+        if previous is None or self._config_of(previous[0]) is None:
+            return None
+        return previous
 
-    def _previous_config(self, root: Path) -> PipelineConfigBase:
-        """This config with the index-defining sections of the index at ``root``."""
-        from ragpipe.ingest.workspace import INDEX_SECTIONS
+    def _open_state(self, root: Path, generation: str | None) -> IndexState:
+        config = self._config_of(root) or self.config
+        if generation is None:
+            return IndexState.empty(config, root)
+        return IndexState.open(config, self.settings, root, generation)
 
+    def _config_of(self, root: Path) -> PipelineConfig | None:
+        """The config that built the index at ``root``: this config, or this config with the index-defining
+        sections of that index (None when its description does not reproduce its folder)."""
+        if root == self.index_dir:
+            return self.config
         description = generations.read_description(root) or {}
         data = self.config.model_dump(mode="json")
-        data.update({k: v for k, v in description.get("config", {}).items() if k in INDEX_SECTIONS})
-        config = load_config(data, base_dir=self.config.base_dir)
-        if config.index_dir(self.settings.data_dir) != root:
-            raise RuntimeError(f"the description of the index {root} does not match its folder")
-        return config
+        data.update(description.get("config", {}))
+        try:
+            config = load_config(data, base_dir=self.config.base_dir)
+        except ConfigError:
+            return None
+        return config if config.index_dir(self.settings.data_dir) == root else None
 
-    def _warm(self) -> None:
-        """Switch to the newly published generation and open its store now rather than on the next query."""
+    def _query_stages(self, config: PipelineConfig) -> QueryStages:
+        key = config.index_dir(self.settings.data_dir)
+        with self._stages_lock:
+            if key not in self._stages:
+                self._stages[key] = query_stages(config, self.settings, self.models)
+            return self._stages[key]
+
+    def _after_publish(self, report: IngestReport) -> None:
+        """Switch to the newly published generation now, and note when its dense search runs exactly."""
         state = self._acquire()
         try:
-            state.components.store.count()
+            repeats, doc_id = report.most_repeated
+            reason = state.facts.exact_search_reason
+            if reason is not None and doc_id is not None and repeats > 1:
+                report.notes.append(FileFailure(doc_id, reason))
         finally:
-            self._release(state)
-
-
-class _IndexState:
-    """One generation's open components, reference-counted by the queries using it."""
-
-    def __init__(
-        self,
-        root: Path,
-        generation: str | None,
-        config: PipelineConfigBase,
-        components: Components,
-        lease: generations.ReaderLease | None,
-        scratch: Path | None,
-        label: str,
-    ) -> None:
-        self.root = root
-        self.generation = generation
-        self.config = config
-        self.components = components
-        self.lease = lease
-        self.scratch = scratch
-        self.label = label
-        self.refs = 0
-        self.retired = False
-
-    def retire(self) -> None:
-        """No new users; close once the current ones are done (call with the pipeline's state lock)."""
-        self.retired = True
-        if self.refs == 0:
-            self.close()
-
-    def close(self) -> None:
-        self.components.close()
-        if self.lease is not None:
-            self.lease.release()
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._live.release(state)

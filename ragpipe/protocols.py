@@ -1,7 +1,8 @@
 """One small Protocol per stage kind. Implementations register in :mod:`ragpipe.registry`.
 
-Every implementation is constructed as ``Impl(config, context)`` and only stores those two;
-models, files and clients are opened lazily on first use.
+An implementation is constructed as ``Impl(config, **resources)`` with the resources its ``__init__`` names
+(:data:`ragpipe.registry.RESOURCES`) and only stores them; models, files and clients open lazily, or in
+``open()`` for the index stages.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ragpipe.filters import FilterExpr
-
-
-class ParsedText(Protocol):
-    text: str
-    metadata: Mapping[str, Any]
 
 
 @runtime_checkable
@@ -51,6 +47,15 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    @property
+    def max_input_tokens(self) -> int | None:
+        """Tokens of one text the model reads (longer texts are cut), or None when unbounded/unknown."""
+        ...
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Each document text's length in the model's tokens, prefix included, before any cut."""
+        ...
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """float32 array of shape (len(texts), dimension), L2-normalized."""
         ...
@@ -64,6 +69,13 @@ class VectorStore(Protocol):
 
     supports_sparse: bool
 
+    def open(self, chunks: int) -> None:
+        """Open a published generation now and check that it holds ``chunks`` points; raise
+        :class:`~ragpipe.errors.IndexDamagedError` naming a damaged file (a store whose points live outside the
+        generation, such as a server collection written in place, may skip the count). Writers open lazily on
+        their first write."""
+        ...
+
     def upsert(
         self, chunks: Sequence[Chunk], dense: np.ndarray, sparse: Sequence[SparseVector] | None = None
     ) -> None: ...
@@ -76,6 +88,10 @@ class VectorStore(Protocol):
 
     def count(self) -> int: ...
 
+    def exact_search_reason(self) -> str | None:
+        """Why dense searches of this generation run brute force, or None when they use the engine's index."""
+        ...
+
     def flush(self) -> None:
         """Make every write durable and searchable (builds HNSW where the engine needs it)."""
         ...
@@ -87,12 +103,16 @@ class VectorStore(Protocol):
 class LexicalIndex(Protocol):
     """Keyword (BM25) retrieval over the same chunks as the vector store."""
 
+    def open(self) -> None:
+        """Load a published generation's files now (raise IndexDamagedError naming a damaged file)."""
+        ...
+
     def encode(self, chunks: Sequence[Chunk]) -> list[SparseVector] | None:
         """Sparse vectors to store with the chunks in the vector store, or None if kept in-process."""
         ...
 
     def rebuild(self, chunks: Iterable[Chunk]) -> None:
-        """(Re)build the in-process index from every indexed chunk and persist it (no-op if in-engine)."""
+        """(Re)build the in-process index of a work generation from every indexed chunk (no-op if in-engine)."""
         ...
 
     def search(self, query: str, top_k: int, flt: FilterExpr | None = None) -> list[Hit]: ...

@@ -36,15 +36,16 @@ def evaluate_config(
     ``config``: a YAML/TOML path or a mapping, with ``dotted.path=value`` ``overrides``; ``dataset``: a BEIR
     folder or a QA ``.jsonl`` file (``corpus``: the folder it refers to; default: the config's sources);
     ``data_dir``: where indexes and caches live (default: ``RAGPIPE_DATA_DIR`` or ``.ragpipe``);
-    ``metrics``: default :data:`ragpipe.evaluation.runner.DEFAULT_METRICS`. Answer metrics are off by
+    ``metrics``: default :data:`ragpipe.evaluation.names.DEFAULT_METRICS`. Answer metrics are off by
     default here (they import ragas, which takes seconds); pass ``answer_metrics=True`` to score answers.
     """
     from ragpipe.config.loading import load_config
-    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.config.settings import load_settings
     from ragpipe.evaluation.datasets import load_dataset
-    from ragpipe.evaluation.runner import DEFAULT_METRICS, evaluate, pipeline_for_dataset
+    from ragpipe.evaluation.names import DEFAULT_METRICS
+    from ragpipe.evaluation.runner import evaluate, pipeline_for_dataset
 
-    settings = RuntimeSettings(data_dir=Path(data_dir)) if data_dir is not None else RuntimeSettings()
+    settings = load_settings(data_dir=Path(data_dir)) if data_dir is not None else load_settings()
     pipeline_config = load_config(config, overrides)
     eval_set = load_dataset(Path(dataset), split, corpus, settings.data_dir)
     with pipeline_for_dataset(pipeline_config, eval_set, settings) as pipeline:

@@ -72,6 +72,9 @@ class QueryResult:
     timings: dict[str, float]
     index: str = ""
     """The index that answered: ``<fingerprint>/<generation>`` (see :mod:`ragpipe.generations`)."""
+    ranking: tuple[ScoredChunk, ...] = ()
+    """Every fused (and reranked) candidate in final order, when the query asked for the full ranking
+    (evaluation does: document metrics at k need more than ``top_k`` chunks); ``chunks`` is its head."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form used by ``ragpipe query --json``."""
@@ -134,12 +137,15 @@ class IngestReport:
     documents_unchanged: int = 0
     documents_deleted: int = 0
     chunks_indexed: int = 0
-    chunks_embedded: int = 0
+    chunks_embedded: int = 0  # chunk texts this run embedded (the rest came from the embedding cache)
+    texts_embedded: int = 0  # every text this run embedded: chunks plus, e.g., a semantic chunker's sentences
     failures: list[FileFailure] = field(default_factory=list)
     skipped: list[FileFailure] = field(default_factory=list)  # not an error: e.g. unsupported file type
     notes: list[FileFailure] = field(default_factory=list)  # indexed, with a caveat: e.g. not UTF-8
     seconds: float = 0.0
     generation: str | None = None  # the index generation published by this run (None: nothing changed)
+    resumed: bool = False  # this run continued the work generation a crashed ingest left
+    most_repeated: tuple[int, str | None] = (0, None)  # how often the commonest chunk text occurs, and where
 
     @property
     def failed(self) -> int:

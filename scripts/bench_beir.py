@@ -139,7 +139,8 @@ def build_index(args: argparse.Namespace, chunking: str, lexical: str) -> Index:
         if report.failures:
             raise SystemExit(f"ingest {chunking}/{lexical}: {len(report.failures)} failures: {report.failures[:3]}")
         documents = len(list(args.docs.glob("*.txt")))
-        chunks = rag.components.catalog.count_chunks()
+        with rag.index() as state:
+            chunks = state.facts.chunks
     seconds = report.seconds if report.documents_indexed == documents else math.nan
     return Index(chunking, lexical, overrides, seconds, report.chunks_embedded, chunks, documents)
 
@@ -155,7 +156,7 @@ def collect_legs(args: argparse.Namespace, index: Index, queries: dict[str, str]
     legs: Legs = {}
     with open_pipeline(args, index.overrides + index.retrieval("hybrid", args.depth)) as rag:
         if dense is None:
-            rag.components.embedder.embed_queries(list(queries.values()))
+            rag.models.query_embedder(rag.config.embedding, rag.settings).embed_queries(list(queries.values()))
         for qid, text in queries.items():
             legs[qid] = {"dense": dense[qid]["dense"]} if dense is not None else {}
             for leg in ("dense", "lexical") if dense is None else ("lexical",):

@@ -21,7 +21,6 @@ import numpy as np
 from scifact import DEFAULT_DIR, load_corpus, load_qrels, load_queries, ndcg_at_k
 
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
 from ragpipe.protocols import Embedder
@@ -94,16 +93,15 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true", help="only the nDCG part")
     args = parser.parse_args()
 
-    root = Path(os.environ.get("TMPDIR", "/tmp")) / "ragpipe-bench"
-    context = BuildContext(RuntimeSettings(), index_dir=root / "index", cache_dir=root / "cache")
+    settings = RuntimeSettings()
     torch_config = SentenceTransformersConfig()
-    embedders: dict[str, Embedder] = {TORCH: SentenceTransformersEmbedder(torch_config, context)}
+    embedders: dict[str, Embedder] = {TORCH: SentenceTransformersEmbedder(torch_config)}
     if args.torch_batch_64:
         embedders["torch fp32 batch 64"] = SentenceTransformersEmbedder(
-            torch_config.model_copy(update={"batch_size": 64}), context
+            torch_config.model_copy(update={"batch_size": 64})
         )
     for name in args.variants.split(","):
-        embedders[name] = OnnxEmbedder(ONNX_VARIANTS[name], context)
+        embedders[name] = OnnxEmbedder(ONNX_VARIANTS[name], settings)
     doc_ids, texts = abstracts(load_corpus(args.data))
 
     print(f"cpu cores: {os.cpu_count()}, load average (1 min) at start: {os.getloadavg()[0]:.1f}")
@@ -117,7 +115,7 @@ def main() -> None:
     if args.ndcg:
         print(f"SciFact test nDCG@10, {len(texts)} whole abstracts, exact cosine search:")
         for name in (TORCH, args.ndcg):
-            embedder = embedders.get(name) or OnnxEmbedder(ONNX_VARIANTS[name], context)
+            embedder = embedders.get(name) or OnnxEmbedder(ONNX_VARIANTS[name], settings)
             value, seconds = ndcg(embedder, doc_ids, texts, args.data)
             print(f"{name:18s} nDCG@10 {value:.4f}  (corpus embedded in {seconds:.0f} s wall)", flush=True)
     print(f"load average (1 min) at end: {os.getloadavg()[0]:.1f}")

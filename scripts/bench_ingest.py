@@ -87,10 +87,15 @@ def save_vectors(docs: Path, work: Path, kind: str) -> None:
     from ragpipe import Pipeline
 
     config, settings = ragpipe_config(docs, work, kind)
-    with Pipeline.from_config(config, settings=settings) as rag:
-        components = rag.components
-        texts = [c.text for c in components.catalog.iter_chunks()]
-        np.save(work / "vectors.npy", components.embedder.embed_documents(texts))
+    from ragpipe.embedding.cache import CachedEmbedder, EmbeddingCache
+
+    with Pipeline.from_config(config, settings=settings) as rag, rag.index() as state:
+        assert state.catalog is not None
+        texts = [c.text for c in state.catalog.iter_chunks()]
+        cached = CachedEmbedder(
+            rag.models.embedder(rag.config.embedding, rag.settings), EmbeddingCache.in_dir(settings.resolved_cache_dir)
+        )
+        np.save(work / "vectors.npy", cached.embed_documents(texts))
 
 
 def llamaindex_ingest(docs: Path, work: Path, batch_size: int) -> Result:
@@ -125,14 +130,13 @@ def warm_up(work: Path) -> Result:
     from sentence_transformers import SentenceTransformer
 
     from ragpipe.config.settings import RuntimeSettings
-    from ragpipe.context import BuildContext
     from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
     from ragpipe.embedding.onnx_export import export_path
     from ragpipe.models import bundled_model_path
 
     SentenceTransformer(str(bundled_model_path()), device="cpu").encode(["warm-up"])
     settings = RuntimeSettings()
-    onnx = OnnxEmbedder(OnnxConfig(), BuildContext(settings, index_dir=work, cache_dir=work))
+    onnx = OnnxEmbedder(OnnxConfig(), settings)
     source = onnx._resolved()
     existed = export_path(source.identity, onnx.config.quantize, settings.resolved_model_cache_dir).is_file()
     start = time.perf_counter()

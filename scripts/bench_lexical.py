@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 
 from ragpipe import registry
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
+from ragpipe.index_location import IndexLocation
 from ragpipe.types import Chunk
 
 ENGINES = ("bm25s", "rank-bm25", "qdrant-sparse")
@@ -71,14 +70,13 @@ def build_engine(
     name: str, chunks: list[Chunk], index_dir: Path, k1: float, b: float
 ) -> tuple[Any, Callable[[], None]]:
     """Index ``chunks`` with engine ``name`` as an ingest would; returns the index and a close function."""
-    context = BuildContext(settings=RuntimeSettings(data_dir=index_dir), index_dir=index_dir, cache_dir=index_dir)
+    location = IndexLocation(folder=index_dir, root=index_dir, writable=True)
     config = registry.get("lexical", name).config_cls(k1=k1, b=b)
-    index = registry.build("lexical", config, context)
+    store = registry.build("store", registry.get("store", "qdrant-edge").config_cls(), {"location": location})
+    index = registry.build("lexical", config, {"location": location, "store": store})
     if name != "qdrant-sparse":
         index.rebuild(iter(chunks))
         return index, lambda: None
-    store = registry.build("store", registry.get("store", "qdrant-edge").config_cls(), context)
-    context.store = store
     dense = np.full((1, 4), 0.5, dtype=np.float32)
     batch = 256  # the pipeline's default ingest batch size
     for start in range(0, len(chunks), batch):

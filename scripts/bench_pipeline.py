@@ -112,9 +112,10 @@ def scifact_run(tmp: Path, n: int) -> None:
     scifact.write_corpus_files(corpus, docs, ids)
     rag, report = ingest(docs, tmp / "default", {})  # ragpipe's defaults: ONNX fp32 embedder
     with rag:
-        components = rag.components
-        texts = [c.text for c in components.catalog.iter_chunks()]
-        bare = components.embedder.inner  # the same embedder without the cache or the pipeline
+        with rag.index() as state:
+            assert state.catalog is not None
+            texts = [c.text for c in state.catalog.iter_chunks()]
+        bare = rag.models.embedder(rag.config.embedding, rag.settings)  # the embedder without cache or pipeline
         bare.embed_documents(texts[:16])
         t = time.perf_counter()
         bare.embed_documents(texts)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.filters import parse_filter
+from ragpipe.index_location import IndexLocation
 from ragpipe.protocols import VectorStore
 from ragpipe.stores.qdrant_client import QdrantConfig, QdrantStore
 from ragpipe.stores.qdrant_edge import QdrantEdgeConfig, QdrantEdgeStore
@@ -39,10 +39,10 @@ LOCAL_MODE_LIMIT = 20_000
 STORE_NAMES = ("qdrant-edge", "qdrant-local")
 
 
-def make_store(name: str, ctx: BuildContext, search_ef: int | None) -> VectorStore:
+def make_store(name: str, ctx: IndexLocation, search_ef: int | None) -> VectorStore:
     if name == "qdrant-edge":
         return QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team"], search_ef=search_ef), ctx)
-    return QdrantStore(QdrantConfig(location="disk", payload_indexes=["team"]), ctx)
+    return QdrantStore(QdrantConfig(location="disk", payload_indexes=["team"]), ctx, RuntimeSettings())
 
 
 def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -89,7 +89,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 def bench(name: str, root: Path, data: tuple, queries: int, batch: int, search_ef: int | None) -> None:
     chunks, dense, sparse, q_dense, q_sparse = data
-    ctx = BuildContext(settings=RuntimeSettings(), index_dir=root / name / "bench", cache_dir=root / "cache")
+    ctx = IndexLocation(folder=root / name / "bench", root=root / name / "bench", writable=True)
     store = make_store(name, ctx, search_ef)
     upsert = timed(lambda: [store.upsert(chunks[i : i + batch], dense[i : i + batch], sparse[i : i + batch])
                             for i in range(0, len(chunks), batch)])  # fmt: skip
@@ -98,7 +98,7 @@ def bench(name: str, root: Path, data: tuple, queries: int, batch: int, search_e
     store = make_store(name, ctx, search_ef)
     reopen = timed(store.count)
     assert store.count() == len(chunks), store.count()
-    size_mb = sum(p.stat().st_size for p in ctx.index_dir.rglob("*") if p.is_file()) / 1e6
+    size_mb = sum(p.stat().st_size for p in ctx.folder.rglob("*") if p.is_file()) / 1e6
     print(f"\n== {name}: {len(chunks):,} points, {size_mb:,.0f} MB on disk")
     print(f"upsert          {upsert:9.2f} s  ({len(chunks) / upsert:,.0f} points/s, batches of {batch})")
     print(f"flush/optimize  {flush:9.2f} s")

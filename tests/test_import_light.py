@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from ragpipe._offline import OFFLINE_ENV
 
 HEAVY = (
     "torch",
@@ -31,8 +37,26 @@ def test_cli_and_registry_are_light() -> None:
     assert not loaded & set(HEAVY)
 
 
-def test_offline_environment_is_set_on_import() -> None:
-    code = "import os, ragpipe; print(os.environ['HF_HUB_OFFLINE'], os.environ['DO_NOT_TRACK'])"
-    env = {k: v for k, v in __import__("os").environ.items() if k not in ("HF_HUB_OFFLINE", "DO_NOT_TRACK")}
+def test_import_leaves_the_process_environment_alone() -> None:
+    code = (
+        "import os; before = dict(os.environ); import ragpipe, ragpipe.pipeline, ragpipe.cli.app; "
+        "from ragpipe import registry; registry.load_plugins(); print(dict(os.environ) == before)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["1", "1"]
+    assert out.stdout.strip() == "True"
+
+
+@pytest.mark.slow
+def test_offline_switches_are_set_where_a_model_loads(tmp_path: Path) -> None:
+    """...and only those the user has not set: loading the bundled model applies them."""
+    code = (
+        "import os, ragpipe; from ragpipe.config.settings import RuntimeSettings; "
+        "from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, "
+        "SentenceTransformersEmbedder as E; E(SentenceTransformersConfig()).embed_queries(['x']); "
+        "print(os.environ['HF_HUB_OFFLINE'], os.environ['DO_NOT_TRACK'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
+    env["DO_NOT_TRACK"] = "0"  # the user's own choice is kept
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["1", "0"]

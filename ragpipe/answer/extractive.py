@@ -10,20 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
 
 from ragpipe.answer.sentences import is_heading, split_sentences
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError
+from ragpipe.config.stages import GeneratorConfig
+from ragpipe.protocols import Embedder
 from ragpipe.registry import register
 from ragpipe.types import Answer, Chunk, Citation, ScoredChunk
-
-if TYPE_CHECKING:
-    from ragpipe.protocols import Embedder
 
 STOPWORDS = frozenset(
     {
@@ -40,7 +36,7 @@ STOPWORDS = frozenset(
 _TOKEN = re.compile(r"\w+")
 
 
-class ExtractiveAnswerConfig(StageConfig):
+class ExtractiveAnswerConfig(GeneratorConfig):
     """Extractive answers from the top retrieved chunks; needs the pipeline's embedder."""
 
     type: Literal["extractive"] = "extractive"
@@ -94,21 +90,13 @@ def _normalized(text: str) -> str:
 class ExtractiveAnswerer:
     """Picks the sentences of the top chunks that best match the query (no LLM)."""
 
-    def __init__(self, config: ExtractiveAnswerConfig, context: BuildContext) -> None:
+    def __init__(self, config: ExtractiveAnswerConfig, embedder: Embedder) -> None:
         self.config = config
-        self.context = context
-
-    def _embedder(self) -> Embedder:
-        if self.context.embedder is None:
-            raise ConfigError(
-                "answer.type 'extractive' needs the pipeline's embedder to score sentences, but the build "
-                "context has none (context.embedder is None); configure an `embedding` section"
-            )
-        return self.context.embedder
+        self.embedder = embedder
 
     def answer(self, query: str, chunks: Sequence[ScoredChunk]) -> Answer:
         """The best sentences of the first ``max_chunks`` chunks, with document-span citations."""
-        embedder = self._embedder()
+        embedder = self.embedder
         candidates = self._candidates(chunks[: self.config.max_chunks])
         if not candidates:
             return Answer(text="", citations=())

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import Field, model_validator
 
-from ragpipe.config.base import StageConfig
+from ragpipe.config.stages import ChunkerConfig
 from ragpipe.errors import ConfigError, ParseError
 from ragpipe.types import Chunk, Document
 
@@ -56,13 +56,16 @@ def make_chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
-class TokenWindowConfig(StageConfig):
+class TokenWindowConfig(ChunkerConfig):
     """Fields shared by chunkers that cut text into windows of at most ``chunk_size`` tokens."""
 
     chunk_size: int = Field(default=200, ge=8, le=100_000)
     """Maximum chunk length in tiktoken cl100k_base tokens (llama-index's default tokenizer)."""
     chunk_overlap: int = Field(default=20, ge=0)
     """Tokens repeated between consecutive chunks; must be smaller than chunk_size."""
+
+    def longest_chunk_tokens(self) -> int:
+        return self.chunk_size
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> TokenWindowConfig:

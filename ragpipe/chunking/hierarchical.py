@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ragpipe.chunking.base import Lazy, OffsetAligner, Span, build_chunks, make_sentence_splitter, span_id
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ChunkerConfig
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
     from llama_index.core.node_parser import HierarchicalNodeParser
 
 
-class HierarchicalChunkerConfig(StageConfig):
+class HierarchicalChunkerConfig(ChunkerConfig):
     """Nested chunks: one SentenceSplitter per level, from the largest chunk size to the smallest."""
 
     type: Literal["hierarchical"] = "hierarchical"
@@ -38,6 +37,10 @@ class HierarchicalChunkerConfig(StageConfig):
     """Token overlap between neighbouring chunks of the same level; < every chunk size."""
     index_levels: Literal["leaves", "all"] = "leaves"
     """'leaves': only the smallest chunks (with their parent's span); 'all': every level."""
+
+    def longest_chunk_tokens(self) -> int:
+        """Leaves are at most the smallest size; with every level indexed, the largest level's size."""
+        return self.chunk_sizes[0] if self.index_levels == "all" else self.chunk_sizes[-1]
 
     @model_validator(mode="after")
     def _check_sizes(self) -> HierarchicalChunkerConfig:
@@ -64,9 +67,8 @@ class _Placed:
 class HierarchicalChunker:
     """Multi-level chunks with exact offsets and ``parent_id`` links."""
 
-    def __init__(self, config: HierarchicalChunkerConfig, context: BuildContext) -> None:
+    def __init__(self, config: HierarchicalChunkerConfig) -> None:
         self.config = config
-        self.context = context
         self._parser: Lazy[HierarchicalNodeParser] = Lazy(self._make_parser)
 
     def _make_parser(self) -> HierarchicalNodeParser:

@@ -23,7 +23,6 @@ from ragpipe.chunking.base import (
     make_sentence_splitter,
     run_splitter,
 )
-from ragpipe.context import BuildContext
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 
@@ -38,7 +37,7 @@ class MarkdownChunkerConfig(TokenWindowConfig):
     """One chunk per heading section; sections over ``chunk_size`` tokens are split by sentences."""
 
     type: Literal["markdown"] = "markdown"
-    chunk_size: int = Field(default=400, ge=8, le=100_000)
+    chunk_size: int = Field(default=256, ge=8, le=100_000)
     """Maximum chunk length in tokens (cl100k_base); longer sections are split with SentenceSplitter."""
 
 
@@ -55,9 +54,8 @@ def heading_of(section_text: str) -> tuple[int, str] | None:
 class MarkdownChunker:
     """Chunks by Markdown heading sections with exact offsets and a ``section`` heading path."""
 
-    def __init__(self, config: MarkdownChunkerConfig, context: BuildContext) -> None:
+    def __init__(self, config: MarkdownChunkerConfig) -> None:
         self.config = config
-        self.context = context
         self._parsers: Lazy[tuple[MarkdownNodeParser, SentenceSplitter]] = Lazy(self._make_parsers)
 
     def _make_parsers(self) -> tuple[MarkdownNodeParser, SentenceSplitter]:

@@ -23,9 +23,8 @@ from ragpipe.chunking.base import (
     make_sentence_splitter,
     run_splitter,
 )
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError
+from ragpipe.config.stages import ChunkerConfig
+from ragpipe.protocols import Embedder
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
 EMBED_BATCH_SIZE = 256  # sentences handed to the embedder per call; it batches further itself
 
 
-class SemanticChunkerConfig(StageConfig):
+class SemanticChunkerConfig(ChunkerConfig):
     """Boundaries where the meaning shifts, measured with the pipeline's embedder (``embedding`` section)."""
 
     type: Literal["semantic"] = "semantic"
@@ -43,10 +42,13 @@ class SemanticChunkerConfig(StageConfig):
     """Neighbouring sentences on each side embedded together with each sentence (0: the sentence alone)."""
     breakpoint_percentile_threshold: int = Field(default=95, ge=1, le=99)
     """Percentile of sentence-group distances that a boundary must exceed; lower gives more chunks."""
-    max_chunk_size: int = Field(default=400, ge=8, le=100_000)
+    max_chunk_size: int = Field(default=256, ge=8, le=100_000)
     """Tokens (cl100k_base); longer semantic chunks are split again with SentenceSplitter."""
     chunk_overlap: int = Field(default=20, ge=0)
     """Token overlap used only when a long semantic chunk is split again; < max_chunk_size."""
+
+    def longest_chunk_tokens(self) -> int:
+        return self.max_chunk_size
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> SemanticChunkerConfig:
@@ -59,26 +61,20 @@ class SemanticChunkerConfig(StageConfig):
 
 @register("chunker", config=SemanticChunkerConfig)
 class SemanticChunker:
-    """Semantic chunks with exact offsets; uses ``context.embedder`` and never loads a model of its own."""
+    """Semantic chunks with exact offsets; uses the pipeline's embedder and never loads a model of its own."""
 
-    def __init__(self, config: SemanticChunkerConfig, context: BuildContext) -> None:
+    def __init__(self, config: SemanticChunkerConfig, embedder: Embedder) -> None:
         self.config = config
-        self.context = context
+        self.embedder = embedder
         self._parsers: Lazy[tuple[SemanticSplitterNodeParser, SentenceSplitter]] = Lazy(self._make_parsers)
 
     def _make_parsers(self) -> tuple[SemanticSplitterNodeParser, SentenceSplitter]:
         from llama_index.core.node_parser import SemanticSplitterNodeParser
         from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
 
-        embedder = self.context.embedder
-        if embedder is None:
-            raise ConfigError(
-                "chunking.type 'semantic' needs an embedder, but the build context has none; "
-                "configure the `embedding` section (e.g. type: sentence-transformers) or pick another chunker"
-            )
         cfg = self.config
         semantic = SemanticSplitterNodeParser(
-            embed_model=embedding_adapter(embedder, batch_size=EMBED_BATCH_SIZE),
+            embed_model=embedding_adapter(self.embedder, batch_size=EMBED_BATCH_SIZE),
             buffer_size=cfg.buffer_size,
             breakpoint_percentile_threshold=cfg.breakpoint_percentile_threshold,
             sentence_splitter=split_by_sentence_tokenizer(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ragpipe.chunking.base import Lazy, TokenWindowConfig, make_sentence_splitter, split_document
-from ragpipe.context import BuildContext
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 
@@ -27,9 +26,8 @@ class SentenceChunkerConfig(TokenWindowConfig):
 class SentenceChunker:
     """Splits a document with SentenceSplitter; chunk offsets are exact."""
 
-    def __init__(self, config: SentenceChunkerConfig, context: BuildContext) -> None:
+    def __init__(self, config: SentenceChunkerConfig) -> None:
         self.config = config
-        self.context = context
         self._splitter: Lazy[SentenceSplitter] = Lazy(self._make_splitter)
 
     def _make_splitter(self) -> SentenceSplitter:

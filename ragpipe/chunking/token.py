@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from ragpipe.chunking.base import Lazy, TokenWindowConfig, cl100k_tokenizer, split_document
-from ragpipe.context import BuildContext
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 
@@ -23,9 +22,8 @@ class TokenChunkerConfig(TokenWindowConfig):
 class TokenChunker:
     """Splits a document with TokenTextSplitter; chunk offsets are exact."""
 
-    def __init__(self, config: TokenChunkerConfig, context: BuildContext) -> None:
+    def __init__(self, config: TokenChunkerConfig) -> None:
         self.config = config
-        self.context = context
         self._splitter: Lazy[TokenTextSplitter] = Lazy(self._make_splitter)
 
     def _make_splitter(self) -> TokenTextSplitter:

@@ -13,6 +13,7 @@ import typer
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ragpipe.config.settings import RuntimeSettings
     from ragpipe.types import FileFailure
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,9 +40,37 @@ SetOption = Annotated[
 def config_path(option: Path | None) -> Path:
     if option is not None:
         return option
-    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.config.settings import load_settings
 
-    return RuntimeSettings().config
+    return load_settings().config
+
+
+LOG_FILE = Path("logs") / "ragpipe.log"
+
+
+def start_logging(settings: RuntimeSettings) -> Path | None:
+    """Send log records (ragpipe's and the libraries', warnings included) to ``<data_dir>/logs/ragpipe.log``
+    instead of raw to the terminal; returns the file, or None when the data dir cannot be written (a
+    read-only index: the records are then dropped rather than printed)."""
+    import logging
+
+    root = logging.getLogger()
+    if any(getattr(h, "ragpipe_cli", False) for h in root.handlers):
+        return None
+    path = settings.data_dir / LOG_FILE
+    handler: logging.Handler
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler, path = logging.NullHandler(), None  # type: ignore[assignment]
+    handler.ragpipe_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    return path
 
 
 def files_json(failures: Iterable[FileFailure]) -> list[dict[str, str]]:

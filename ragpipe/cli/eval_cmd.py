@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ragpipe.cli.common import ConfigOption, SetOption, config_path, handle_errors
+from ragpipe.cli.common import EXIT_PARTIAL, ConfigOption, SetOption, config_path, handle_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,23 +63,29 @@ def eval_(
     llm_model: Annotated[
         str | None, typer.Option(help="Judge model at RAGPIPE_LLM_BASE_URL (default: the first it lists)")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 3 when any dataset line, judgment or metric was skipped")
+    ] = False,
     set_: SetOption = None,
     progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Default: on a terminal")] = None,
 ) -> None:
     """Score CONFIG on a dataset: retrieval (document and span level) and answer metrics with 95% CIs.
 
-    Exit codes: 0 ok, 2 invalid input, 1 other error, 4 significant regression against --baseline.
+    Exit codes: 0 ok, 2 invalid input, 1 other error, 3 items skipped (with --strict; they are listed),
+    4 significant regression against --baseline.
     """
     from rich.console import Console
 
     from ragpipe.config.loading import load_config
-    from ragpipe.config.settings import RuntimeSettings
+    from ragpipe.config.settings import load_settings
     from ragpipe.evaluation.datasets import load_dataset
     from ragpipe.evaluation.gate import check_regression, compared_metrics
+    from ragpipe.evaluation.metric_plan import plan_metrics
+    from ragpipe.evaluation.names import DEFAULT_METRICS
     from ragpipe.evaluation.result import EvalResult
-    from ragpipe.evaluation.runner import DEFAULT_METRICS, evaluate, pipeline_for_dataset, plan_metrics
+    from ragpipe.evaluation.runner import evaluate, pipeline_for_dataset
 
-    settings = RuntimeSettings()
+    settings = load_settings()
     metric_names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics is not None else DEFAULT_METRICS
     plan_metrics(metric_names)  # fail on a bad name before any work
     base_summary = EvalResult.load_summary(baseline) if baseline is not None else None
@@ -109,6 +115,9 @@ def eval_(
         _print_gate(console, regressions, str(baseline), max_drop, alpha)
         if regressions:
             raise typer.Exit(EXIT_REGRESSION)
+    if strict and result.skipped:
+        console.print(f"[red]--strict: {len(result.skipped)} item(s) were skipped (listed above)[/red]")
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _print_ingest(console: Console, report: IngestReport, index_dir: str) -> None:
@@ -129,7 +138,8 @@ def _print_result(console: Console, result: EvalResult) -> None:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for metric, mean in result.metrics.items():
         low, high = result.ci[metric]
-        table.add_row(metric, f"{mean:.4f}", f"[{low:.4f}, {high:.4f}]", str(len(result.per_query[metric])))
+        label = f"{metric} (capped: {result.capped[metric]})" if metric in result.capped else metric
+        table.add_row(label, f"{mean:.4f}", f"[{low:.4f}, {high:.4f}]", str(len(result.per_query[metric])))
     console.print(table)
     latency = ", ".join(f"{key} {value:.1f} ms" for key, value in result.latency_ms.items())
     console.print(f"latency per question: {latency}")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ragpipe.cli.common import ConfigOption, SetOption, config_path, handle_errors
+from ragpipe.cli.common import ConfigOption, SetOption, config_path, handle_errors, start_logging
 from ragpipe.types import QueryResult
 
 
@@ -31,6 +31,7 @@ def query(
 
     flt = combine(*(parse_filter(f, f"--filter {f!r}") for f in filters or ()))
     with Pipeline.from_config(config_path(config), set_ or ()) as pipeline:
+        start_logging(pipeline.settings)
         result = pipeline.query(text, filters=flt, top_k=top_k, mode=mode)
         fingerprint = pipeline.config.fingerprint()
     if result.index and not result.index.startswith(f"{fingerprint}/"):

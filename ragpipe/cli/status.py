@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ragpipe.cli.common import ConfigOption, SetOption, config_path, files_json, handle_errors
+from ragpipe.cli.common import EXIT_ERROR, ConfigOption, SetOption, config_path, files_json, handle_errors
 
 
 @handle_errors
@@ -19,13 +19,16 @@ def status(
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
 ) -> None:
-    """Compare the sources with the index by content hash; nothing is parsed, embedded or written."""
+    """Compare the sources with the index by content hash; nothing is parsed, embedded or written.
+
+    Exits 1 when the published index is damaged (an ingest rebuilds it)."""
+    from ragpipe.generations import current_or_damaged
     from ragpipe.pipeline import Pipeline
 
     with Pipeline.from_config(config_path(config), set_ or ()) as pipeline:
         plan = pipeline.plan(paths or None)
         index_dir = pipeline.index_dir
-        generation = pipeline.generation
+        generation = current_or_damaged(index_dir)[0]
     if as_json:
         payload = {
             "index_dir": str(index_dir),
@@ -36,11 +39,16 @@ def status(
             "unchanged": len(plan.unchanged),
             "unreadable": files_json(plan.unreadable),
             "duplicates": files_json(plan.duplicates),
+            "damaged": plan.damaged,
         }
         print(json.dumps(payload, indent=2))
+        if plan.damaged:
+            raise typer.Exit(EXIT_ERROR)
         return
     out = sys.stdout
     print(f"published generation: {generation or '(none yet)'}", file=out)
+    if plan.damaged:
+        print(f"DAMAGED: {plan.damaged}", file=out)
     print(
         f"{index_dir}: {len(plan.add)} to add, {len(plan.update)} to update, {len(plan.delete)} to delete, "
         f"{len(plan.unchanged)} unchanged",
@@ -53,3 +61,5 @@ def status(
         print(f"  unreadable {failure.path}: {failure.reason}", file=out)
     for duplicate in plan.duplicates:
         print(f"  skip   {duplicate.path}: {duplicate.reason}", file=out)
+    if plan.damaged:
+        raise typer.Exit(EXIT_ERROR)

@@ -57,10 +57,10 @@ def sweep(
     table_console = console if console.is_terminal else Console(file=sys.stdout, width=TABLE_WIDTH)
     table_console.print(terminal_table(result))
     console.print(escape(embedding_work_lines(result)[0]))
-    console.print(f"best by {result['primary_metric']}: {escape(result['best']['name'])}")
-    for failure in result["failed"]:
-        console.print(f"[red]failed[/red] {escape(failure['name'])}: {escape(failure['error'])}")
+    console.print(f"best by {result.primary_metric}: {escape(result.best.name)}")
+    for failure in result.failed:
+        console.print(f"[red]failed[/red] {escape(failure.name)}: {escape(failure.message)}")
     for name in ("leaderboard.csv", "leaderboard.md", "report.html", "best_config.yaml", "sweep.json"):
         console.print(f"  {escape(str(out_dir / name))}")
-    if result["failed"]:
+    if result.failed:
         raise typer.Exit(EXIT_PARTIAL)

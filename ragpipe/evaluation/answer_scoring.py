@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,14 +9,6 @@ from ragpipe.evaluation import answer_metrics
 
 if TYPE_CHECKING:
     from ragpipe.protocols import Embedder
-
-LEXICAL_ANSWER_METRICS = ("exact_match", "token_f1", "rouge_l", "bleu", "gold_phrase_presence")
-ANSWER_METRIC_NAMES = (
-    *LEXICAL_ANSWER_METRICS,
-    "semantic_similarity",
-    *answer_metrics.ANSWER_METRICS,
-    *answer_metrics.CONTEXT_METRICS,
-)
 
 
 @dataclass
@@ -28,16 +19,9 @@ class AnswerScores:
     undefined: dict[str, str] = field(default_factory=dict)
 
 
-def score_answer(
-    question: str,
-    prediction: str,
-    gold: str,
-    embedder: Embedder,
-    retrieved_contexts: Sequence[str] = (),
-    reference_contexts: Sequence[str] = (),
-) -> AnswerScores:
+def score_answer(question: str, prediction: str, gold: str, embedder: Embedder) -> AnswerScores:
     """SQuAD exact match and F1, ROUGE-L, BLEU, gold-phrase presence, embedding similarity and ragas'
-    non-LLM metrics (context precision/recall only when ``reference_contexts`` are given)."""
+    non-LLM answer metrics."""
     result = AnswerScores()
     functions = {
         "exact_match": answer_metrics.exact_match,
@@ -52,7 +36,5 @@ def score_answer(
         except ValueError as exc:  # e.g. a gold answer that normalises to nothing
             result.undefined[name] = str(exc)
     result.scores["semantic_similarity"] = answer_metrics.semantic_similarity(prediction, gold, embedder)
-    result.scores.update(
-        answer_metrics.ragas_nonllm_scores(question, prediction, gold, retrieved_contexts, reference_contexts)
-    )
+    result.scores.update(answer_metrics.ragas_nonllm_scores(question, prediction, gold))
     return result

@@ -16,7 +16,8 @@ import shutil
 from pathlib import Path
 
 from ragpipe.errors import ConfigError
-from ragpipe.evaluation.datasets import EvalQuestion, EvalSet, LineError, id_and_text, iter_jsonl, text_id
+from ragpipe.evaluation.jsonl import id_and_text, iter_jsonl, text_id
+from ragpipe.evaluation.questions import EvalQuestion, EvalSet, LineError
 
 _UNSAFE_NAME = re.compile(r"[/\\\x00]")
 MAX_ID_LENGTH = 200

@@ -14,7 +14,7 @@ from pathlib import Path
 from ragpipe.config.models import SourceConfig
 from ragpipe.errors import ConfigError
 from ragpipe.evaluation.span_metrics import Span, span_scores
-from ragpipe.ingest.loader import DocumentLoadError, load_document
+from ragpipe.ingest.loader import DocumentLoadError, ParserSet, load_document
 from ragpipe.ingest.sources import FoundFile, discover
 
 MAX_DOCUMENT_BYTES = 100 * 2**20
@@ -32,10 +32,12 @@ class DocumentTexts:
         corpus_dir: Path | None = None,
         sources: Sequence[SourceConfig] = (),
         base_dir: Path | None = None,
+        parsers: ParserSet | None = None,
     ) -> None:
         self.corpus_dir = corpus_dir
         self.sources = tuple(sources)
         self.base_dir = base_dir or Path.cwd()
+        self.parsers = parsers
         self._texts: dict[str, str] = {}
         self._found: dict[str, FoundFile] | None = None
         self._lock = threading.Lock()
@@ -64,7 +66,7 @@ class DocumentTexts:
         with self._lock:
             if doc_id not in self._texts:
                 found = self._locate(doc_id)
-                self._texts[doc_id] = load_document(found, {}, MAX_DOCUMENT_BYTES).document.text
+                self._texts[doc_id] = load_document(found, {}, MAX_DOCUMENT_BYTES, self.parsers).document.text
             return self._texts[doc_id]
 
     def exists(self, doc_id: str) -> bool:

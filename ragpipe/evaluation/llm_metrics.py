@@ -16,9 +16,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ragpipe._offline import offline_environment
 from ragpipe.errors import RagpipeError
-
-LLM_METRIC_NAMES = ("ragas_faithfulness", "ragas_llm_context_recall", "ragas_llm_context_precision")
+from ragpipe.evaluation.names import LLM_METRIC_NAMES
 
 
 class LLMJudgeError(RagpipeError):
@@ -84,6 +84,7 @@ class LLMJudge:
         self, model: str, question: str, answer: str, gold: str, contexts: list[str]
     ) -> dict[str, float | str]:
         """Metric -> value, or -> the reason it is undefined."""
+        offline_environment()
         from openai import AsyncOpenAI, OpenAIError
         from ragas.llms import llm_factory
         from ragas.metrics.collections import ContextPrecision, ContextRecall, Faithfulness

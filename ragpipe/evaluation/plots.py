@@ -1,7 +1,8 @@
 """Sweep plots as self-contained PNG data URIs (matplotlib's Agg canvas, no pyplot global state).
 
-Each function takes the plain records of :mod:`ragpipe.evaluation.sweep_compare` and returns a string
-usable as ``<img src="...">``. matplotlib is imported inside the functions.
+Each function takes :class:`~ragpipe.evaluation.sweep_variant.VariantResult` objects (and the comparisons of
+:mod:`ragpipe.evaluation.sweep_compare`) and returns a string usable as ``<img src="...">``. matplotlib is
+imported inside the functions.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ragpipe.evaluation.sweep_result import LOSS, WIN, AxisEffect, PairedComparison
+from ragpipe.evaluation.sweep_variant import VariantResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-Record = Mapping[str, Any]
 BASE_COLOR, BASELINE_COLOR, FRONT_COLOR = "#4C72B0", "#DD8452", "#C44E52"
 WIN_COLOR, LOSS_COLOR, NEUTRAL_COLOR = "#2E8B57", "#C44E52", "#808080"
 LABEL_CHARS = 48
@@ -24,13 +27,13 @@ def _short(name: str, limit: int = LABEL_CHARS) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def short_labels(records: Sequence[Record]) -> dict[str, str]:
+def short_labels(results: Sequence[VariantResult]) -> dict[str, str]:
     """Plot labels: the variant's axis values joined by `` · `` (``token · 256``) when that keeps labels
     unique, else the variant names (shortened)."""
-    labels = {r["name"]: " · ".join(str(v) for v in r.get("axes", {}).values()) for r in records}
+    labels = {r.name: " · ".join(str(v) for v in r.axes.values()) for r in results}
     if all(labels.values()) and len(set(labels.values())) == len(labels):
         return {name: _short(label) for name, label in labels.items()}
-    return {r["name"]: _short(r["name"]) for r in records}
+    return {r.name: _short(r.name) for r in results}
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -49,20 +52,20 @@ def _bar_height(count: int) -> float:
     return max(1.6, 0.32 * count + 0.9)
 
 
-def metric_bars(records: Sequence[Record], metrics: Sequence[str], baseline: str) -> str:
+def metric_bars(records: Sequence[VariantResult], metrics: Sequence[str], baseline: str) -> str:
     """One panel per metric: the mean of each variant (in the given order) with its 95% CI as an error bar."""
     columns = 2 if len(metrics) > 1 else 1
     rows = (len(metrics) + columns - 1) // columns
     figure = _figure(12 if columns == 2 else 7, rows * _bar_height(len(records)))
-    names = [r["name"] for r in records]
+    names = [r.name for r in records]
     labels = short_labels(records)
     positions = list(range(len(records)))[::-1]  # best at the top
     for index, metric in enumerate(metrics):
         axes = figure.add_subplot(rows, columns, index + 1)
-        means = [float(r.get("metrics", {}).get(metric, float("nan"))) for r in records]
+        means = [float(r.metrics.get(metric, float("nan"))) for r in records]
         lows, highs = [], []
         for record, mean in zip(records, means, strict=True):
-            low, high = record.get("ci", {}).get(metric, (mean, mean))
+            low, high = record.ci.get(metric, (mean, mean))
             lows.append(max(0.0, mean - low))
             highs.append(max(0.0, high - mean))
         colors = [BASELINE_COLOR if name == baseline else BASE_COLOR for name in names]
@@ -74,14 +77,16 @@ def metric_bars(records: Sequence[Record], metrics: Sequence[str], baseline: str
     return _data_uri(figure)
 
 
-def quality_latency(records: Sequence[Record], primary: str, front: Sequence[str], latency_key: str = "p50") -> str:
+def quality_latency(
+    records: Sequence[VariantResult], primary: str, front: Sequence[str], latency_key: str = "p50"
+) -> str:
     """Scatter of the primary metric against query latency; the Pareto front is drawn as a step line."""
     figure = _figure(9, 5.5)
     axes = figure.add_subplot(1, 1, 1)
     points = {
-        r["name"]: (float(r["latency_ms"][latency_key]), float(r["metrics"][primary]))
+        r.name: (float(r.latency_ms[latency_key]), float(r.metrics[primary]))
         for r in records
-        if primary in r.get("metrics", {}) and latency_key in r.get("latency_ms", {})
+        if primary in r.metrics and latency_key in r.latency_ms
     }
     on_front = set(front)
     labels = short_labels(records)
@@ -101,7 +106,7 @@ def quality_latency(records: Sequence[Record], primary: str, front: Sequence[str
     return _data_uri(figure)
 
 
-def axis_effects(effects: Mapping[str, Sequence[Mapping[str, Any]]], metric: str) -> str:
+def axis_effects(effects: Mapping[str, Sequence[AxisEffect]], metric: str) -> str:
     """One panel per axis: the metric averaged over the variants sharing each value of that axis."""
     names = list(effects)
     columns = min(3, max(1, len(names)))
@@ -110,8 +115,8 @@ def axis_effects(effects: Mapping[str, Sequence[Mapping[str, Any]]], metric: str
     for index, axis_name in enumerate(names):
         axes = figure.add_subplot(rows, columns, index + 1)
         values = effects[axis_name]
-        labels = [_short(str(v["value"]), 16) for v in values]
-        means = [float(v["mean"]) for v in values]
+        labels = [_short(v.value, 16) for v in values]
+        means = [float(v.mean) for v in values]
         axes.bar(range(len(values)), means, color=BASE_COLOR)
         axes.set_xticks(range(len(values)), labels, rotation=30 if len(values) > 3 else 0, ha="right", fontsize=8)
         if means:
@@ -129,23 +134,23 @@ def axis_effects(effects: Mapping[str, Sequence[Mapping[str, Any]]], metric: str
 
 
 def difference_forest(
-    tests: Mapping[str, Mapping[str, Any]], records: Sequence[Record], metric: str, baseline: str
+    tests: Mapping[str, Mapping[str, PairedComparison]], records: Sequence[VariantResult], metric: str, baseline: str
 ) -> str:
     """Mean difference to the baseline with its 95% CI per variant (in the order of ``records``);
     green/red marks significant wins/losses."""
     labels = short_labels(records)
-    names = [r["name"] for r in records if metric in tests.get(r["name"], {})]
+    names = [r.name for r in records if metric in tests.get(r.name, {})]
     figure = _figure(9, _bar_height(len(names)))
     axes = figure.add_subplot(1, 1, 1)
     positions = list(range(len(names)))[::-1]
     for position, name in zip(positions, names, strict=True):
         test = tests[name][metric]
-        color = {"▲": WIN_COLOR, "▼": LOSS_COLOR}.get(test["marker"], NEUTRAL_COLOR)
-        diff = float(test["mean_diff"])
+        color = {WIN: WIN_COLOR, LOSS: LOSS_COLOR}.get(test.marker, NEUTRAL_COLOR)
+        diff = float(test.mean_diff)
         axes.errorbar(
             [diff],
             [position],
-            xerr=[[max(0.0, diff - test["low"])], [max(0.0, test["high"] - diff)]],
+            xerr=[[max(0.0, diff - test.low)], [max(0.0, test.high - diff)]],
             fmt="o",
             color=color,
             capsize=3,

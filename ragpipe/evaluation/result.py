@@ -35,6 +35,8 @@ class EvalResult:
     per_query: dict[str, dict[str, float]]
     latency_ms: dict[str, float]
     counts: dict[str, int]
+    capped: dict[str, int] = field(default_factory=dict)
+    """Metric -> questions whose ranking could not fill its k (see :mod:`ragpipe.evaluation.metric_plan`)."""
     questions: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
@@ -49,6 +51,7 @@ class EvalResult:
             "ci": {metric: [low, high] for metric, (low, high) in self.ci.items()},
             "latency_ms": dict(self.latency_ms),
             "counts": dict(self.counts),
+            "capped": dict(self.capped),
             "notes": dict(self.notes),
             "skipped": [{"location": where, "reason": why} for where, why in self.skipped],
             "per_query": {metric: dict(values) for metric, values in self.per_query.items()},
@@ -77,7 +80,8 @@ class EvalResult:
         ]
         for metric, mean in self.metrics.items():
             low, high = self.ci.get(metric, (math.nan, math.nan))
-            lines.append(f"| {metric} | {mean:.4f} | [{low:.4f}, {high:.4f}] | {len(self.per_query.get(metric, {}))} |")
+            label = f"{metric} (capped: {self.capped[metric]})" if metric in self.capped else metric
+            lines.append(f"| {label} | {mean:.4f} | [{low:.4f}, {high:.4f}] | {len(self.per_query.get(metric, {}))} |")
         lines += ["", "| latency | ms |", "|---|---:|"]
         lines += [f"| {key} | {value:.1f} |" for key, value in self.latency_ms.items()]
         lines += ["", "| count | value |", "|---|---:|"]

@@ -1,90 +1,41 @@
 """Score a pipeline on an eval set: document, span and answer metrics per question, then means and CIs.
 
 Ingesting is the caller's job (``ragpipe eval`` ingests first, reusing cached work). Each question runs
-``pipeline.query(question, filters=question.filters, top_k=K)`` with K the deepest metric cutoff (at least
-10); chunk hits map to their documents at their best rank for document metrics; their character spans
-are scored against the gold spans; the answer is generated from the first ``retrieval.top_k`` chunks, as
-a normal query would, and scored against the gold answer.
+``pipeline.query(question, filters=question.filters, full_ranking=True)``: the same query path as any
+query, returning every candidate the config retrieves (so scores never depend on which metrics are asked
+for); chunk hits map to their documents at their best rank for document metrics; their character spans
+are scored against the gold spans; the answer (from the first ``retrieval.top_k`` chunks, as for any
+query) is scored against the gold answer. Metrics whose k the config's retrieval depth cannot fill are
+reported as capped (see :mod:`ragpipe.evaluation.metric_plan`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from ragpipe.config.models import PipelineConfigBase, SourceConfig
-from ragpipe.config.settings import RuntimeSettings
+from ragpipe.config.models import PipelineConfig, SourceConfig
+from ragpipe.config.settings import RuntimeSettings, load_settings
 from ragpipe.errors import ConfigError, IndexNotFoundError
 from ragpipe.evaluation.beir import safe_name
-from ragpipe.evaluation.datasets import EvalQuestion, EvalSet
 from ragpipe.evaluation.documents import DocumentTexts
-from ragpipe.evaluation.llm_metrics import LLM_METRIC_NAMES, LLMJudge
+from ragpipe.evaluation.llm_metrics import LLMJudge
+from ragpipe.evaluation.metric_plan import plan_metrics
+from ragpipe.evaluation.names import DEFAULT_METRICS, LLM_METRIC_NAMES
+from ragpipe.evaluation.questions import EvalQuestion, EvalSet
 from ragpipe.evaluation.result import EvalResult
-from ragpipe.evaluation.retrieval_metrics import METRICS, parse_metric
 from ragpipe.evaluation.scoring import QuestionScorer, summarize
+from ragpipe.extras import require
+from ragpipe.ingest.loader import ParserSet
 from ragpipe.pipeline import Pipeline
 from ragpipe.progress import Progress
 
-__all__ = ["DEFAULT_METRICS", "EvalResult", "MetricPlan", "evaluate", "pipeline_for_dataset", "plan_metrics"]
-
-DEFAULT_METRICS = (
-    "ndcg@10",
-    "recall@10",
-    "recall@100",
-    "mrr@10",
-    "map@10",
-    "hit@10",
-    "precision@10",
-    "span_recall@5",
-    "span_precision@5",
-    "span_iou@5",
-    "span_recall@10",
-    "span_precision@10",
-    "span_iou@10",
-)
-SPAN_METRICS = ("span_recall", "span_precision", "span_iou")
-MIN_DEPTH = 10
-_SPAN_PATTERN = re.compile(r"^(span_recall|span_precision|span_iou)@([0-9]+)$")
-
-
-@dataclass(frozen=True)
-class MetricPlan:
-    """Validated metric names: document metrics, span metrics as ``(name, metric, k)``, and the query depth."""
-
-    document: tuple[str, ...]
-    spans: tuple[tuple[str, str, int], ...]
-    depth: int
-
-
-def plan_metrics(metrics: Sequence[str]) -> MetricPlan:
-    """Check every name (``ndcg@10``, ``span_iou@5``...); ConfigError lists the valid forms."""
-    if isinstance(metrics, str) or not metrics:
-        raise ConfigError(f"metrics must be a non-empty list of names such as 'ndcg@10', got {metrics!r}")
-    document: list[str] = []
-    spans: list[tuple[str, str, int]] = []
-    for name in dict.fromkeys(m.strip() for m in metrics):
-        match = _SPAN_PATTERN.match(name)
-        if match and int(match.group(2)) >= 1:
-            spans.append((name, match.group(1), int(match.group(2))))
-            continue
-        try:
-            parse_metric(name)
-        except ConfigError:
-            raise ConfigError(
-                f"unknown metric {name!r}; valid: document metrics <name>@<k> with name one of "
-                f"{', '.join(METRICS)} (e.g. ndcg@10, recall@100) and span metrics "
-                f"{', '.join(f'{s}@<k>' for s in SPAN_METRICS)} (e.g. span_recall@5); k >= 1"
-            ) from None
-        document.append(name)
-    cutoffs = [parse_metric(name).k for name in document] + [k for _, _, k in spans]
-    return MetricPlan(tuple(document), tuple(spans), max([MIN_DEPTH, *cutoffs]))
+__all__ = ["DEFAULT_METRICS", "EvalResult", "evaluate", "pipeline_for_dataset"]
 
 
 def pipeline_for_dataset(
-    config: PipelineConfigBase, eval_set: EvalSet, settings: RuntimeSettings | None = None
+    config: PipelineConfig, eval_set: EvalSet, settings: RuntimeSettings | None = None
 ) -> Pipeline:
     """The pipeline to evaluate ``config`` on ``eval_set``.
 
@@ -93,7 +44,7 @@ def pipeline_for_dataset(
     so it never overwrites the config's own index; the embedding cache stays shared. Without a corpus
     folder the config is used unchanged (its sources must hold the documents the questions name).
     """
-    settings = settings or RuntimeSettings()
+    settings = settings or load_settings()
     if eval_set.corpus_dir is None:
         return Pipeline(config, settings, serve_previous_index=False)
     corpus = eval_set.corpus_dir.resolve()
@@ -125,12 +76,17 @@ def evaluate(
     plan = plan_metrics(metrics)
     if not eval_set.questions:
         raise ConfigError(f"eval set {eval_set.name!r} holds no question")
+    if answer_metrics:
+        for module in ("ragas", "rouge_score", "sacrebleu"):
+            require(module, "eval", "answer metrics (turn them off with --no-answer-metrics)")
     judge = _judge(pipeline.settings, answer_metrics, llm_metrics, llm_model)
-    indexed = set(pipeline.components.catalog.document_versions())
+    with pipeline.index() as state:
+        indexed = set(state.catalog.document_versions()) if state.catalog is not None else set()
     if not indexed:
         raise IndexNotFoundError(f"the index {pipeline.index_dir} is empty; ingest the corpus before evaluating")
-    config: Any = pipeline.config
-    texts = DocumentTexts(eval_set.corpus_dir, config.sources, config.base_dir)
+    config = pipeline.config
+    parsers = ParserSet(config.parsing)
+    texts = DocumentTexts(eval_set.corpus_dir, config.sources, config.base_dir, parsers)
     scorer = QuestionScorer(pipeline, plan, texts, answer_metrics, judge)
     skipped = list(eval_set.skipped)
     records: list[dict[str, Any]] = []
@@ -149,8 +105,16 @@ def evaluate(
             f"no question of {eval_set.name!r} could be scored ({len(skipped)} skipped); "
             f"first reasons: {'; '.join(f'{w}: {r}' for w, r in skipped[:3])}"
         )
-    result = summarize(records, [*plan.document, *(name for name, _, _ in plan.spans)])
+    result = summarize(records, plan.names)
     notes = {"llm_metrics": _llm_note(pipeline.settings, judge, llm_metrics)}
+    if result.capped:
+        retrieval = config.retrieval
+        notes["capped_metrics"] = (
+            f"{', '.join(f'{m} ({n} questions)' for m, n in result.capped.items())}: for these questions the "
+            f"ranking held fewer than k documents (chunks, for span metrics) because a leg stopped at its depth "
+            f"(retrieval.dense_top_k={retrieval.dense_top_k}, lexical_top_k={retrieval.lexical_top_k}); the "
+            "value is what that depth allows. Raise the depths to measure these metrics exactly"
+        )
     return EvalResult(
         name=pipeline.config.name,
         dataset=eval_set.name,
@@ -160,13 +124,15 @@ def evaluate(
         ci=result.ci,
         per_query=result.per_query,
         latency_ms=result.latency_ms,
+        capped=result.capped,
         counts={
             "questions": len(records),
             "skipped": len(skipped),
             "questions_in_dataset": len(eval_set.questions),
             "questions_with_spans": sum(1 for r in records if r["gold_spans"]),
             "questions_with_answers": sum(1 for r in records if r["gold_answer"] is not None),
-            "retrieval_depth": plan.depth,
+            "dense_top_k": config.retrieval.dense_top_k,
+            "lexical_top_k": config.retrieval.lexical_top_k,
         },
         questions=records,
         skipped=skipped,

@@ -1,18 +1,24 @@
-"""Per-question scoring (one query, its document/span/answer metrics, a JSON record) and the summary."""
+"""Per-question scoring (one query, its document/span/answer metrics, a JSON record) and the summary.
+
+A question runs through :meth:`Pipeline.query` like any query — same retrieval, reranking and answer —
+with ``full_ranking=True``, so document metrics see every candidate the config retrieves (documents in the
+order of their best chunk) and the answer is the one a user would get from the first ``top_k`` chunks.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ragpipe.evaluation.answer_scoring import ANSWER_METRIC_NAMES, score_answer
-from ragpipe.evaluation.datasets import EvalQuestion
+from ragpipe.evaluation.answer_scoring import score_answer
 from ragpipe.evaluation.documents import DocumentTexts, check_span
-from ragpipe.evaluation.llm_metrics import LLM_METRIC_NAMES, LLMJudge
+from ragpipe.evaluation.llm_metrics import LLMJudge
+from ragpipe.evaluation.metric_plan import MetricPlan, capped
+from ragpipe.evaluation.names import ANSWER_METRIC_NAMES, LLM_METRIC_NAMES
+from ragpipe.evaluation.questions import EvalQuestion
 from ragpipe.evaluation.retrieval_metrics import compute
 from ragpipe.evaluation.span_metrics import Span, span_scores
 from ragpipe.evaluation.stats import bootstrap_ci
@@ -20,7 +26,6 @@ from ragpipe.ingest.loader import DocumentLoadError
 from ragpipe.types import QueryResult, ScoredChunk
 
 if TYPE_CHECKING:
-    from ragpipe.evaluation.runner import MetricPlan
     from ragpipe.pipeline import Pipeline
 
 _SPAN_FIELD = {"span_recall": "recall", "span_precision": "precision", "span_iou": "iou"}
@@ -47,25 +52,29 @@ class QuestionScorer:
         self.texts = texts
         self.answer_metrics = answer_metrics
         self.judge = judge
+        retrieval = pipeline.config.retrieval
+        self.leg_depths = {"dense": retrieval.dense_top_k, "lexical": retrieval.lexical_top_k}
 
     def score(self, question: EvalQuestion, skipped: list[tuple[str, str]]) -> dict[str, Any]:
         where = f"question {question.id}"
-        result = self.pipeline.query(question.question, filters=question.filters, top_k=self.plan.depth, answer=False)
-        timings = dict(result.timings)
+        answer_wanted = self.answer_metrics and question.answer is not None
+        result = self.pipeline.query(
+            question.question, filters=question.filters, answer=answer_wanted, full_ranking=True
+        )
+        ranking = result.ranking
+        documents = ranked_documents(ranking)
         metrics: dict[str, float] = {}
         if self.plan.document:
-            metrics.update(compute(ranked_documents(result.chunks), question.relevant_docs, self.plan.document))
+            metrics.update(compute(documents, question.relevant_docs, [name for name, _ in self.plan.document]))
         if question.spans and self.plan.spans:
             try:
-                metrics.update(self._span_metrics(question, result))
+                metrics.update(self._span_metrics(question, ranking))
             except ValueError as exc:
                 skipped.append((where, f"span metrics not computed: {exc}"))
         answer: dict[str, Any] | None = None
-        if self.answer_metrics and question.answer is not None:
-            answer, answer_scores, seconds = self._answer(question, result, skipped)
+        if answer_wanted:
+            answer, answer_scores = self._answer(question, result, skipped)
             metrics.update(answer_scores)
-            timings["answer"] = seconds
-            timings["total"] = timings.get("total", 0.0) + seconds
         return {
             "id": question.id,
             "question": question.question,
@@ -74,18 +83,30 @@ class QuestionScorer:
             "relevant_docs": question.relevant_docs,
             "gold_answer": question.answer,
             "gold_spans": [{"doc_id": s.doc_id, "start": s.start, "end": s.end} for s in question.spans],
-            "retrieved_docs": ranked_documents(result.chunks),
-            "retrieved": [_chunk_record(rank, s) for rank, s in enumerate(result.chunks, start=1)],
+            "retrieved_docs": documents,
+            "retrieved": [_chunk_record(rank, s) for rank, s in enumerate(ranking, start=1)],
+            "capped": [
+                m for m in capped(self.plan, len(documents), len(ranking), self._exhausted(ranking)) if m in metrics
+            ],
             "answer": answer,
             "metrics": metrics,
-            "timings_ms": {stage: seconds * 1000.0 for stage, seconds in timings.items()},
+            "timings_ms": {stage: seconds * 1000.0 for stage, seconds in result.timings.items()},
         }
 
-    def _span_metrics(self, question: EvalQuestion, result: QueryResult) -> dict[str, float]:
+    def _exhausted(self, ranking: Sequence[ScoredChunk]) -> bool:
+        """True if a leg returned as many chunks as its depth allows (so there may have been more)."""
+        counts = {leg: 0 for leg in self.leg_depths}
+        for scored in ranking:
+            for leg in scored.leg_ranks:
+                if leg in counts:
+                    counts[leg] += 1
+        return any(counts[leg] >= depth for leg, depth in self.leg_depths.items() if counts[leg])
+
+    def _span_metrics(self, question: EvalQuestion, ranking: Sequence[ScoredChunk]) -> dict[str, float]:
         for span in question.spans:
             check_span(span, self.texts)
         deepest = max(k for _, _, k in self.plan.spans)
-        retrieved = [Span(s.chunk.doc_id, s.chunk.start, s.chunk.end) for s in result.chunks[:deepest]]
+        retrieved = [Span(s.chunk.doc_id, s.chunk.start, s.chunk.end) for s in ranking[:deepest]]
         doc_texts = {}
         for doc_id in {s.doc_id for s in (*question.spans, *retrieved)}:
             try:
@@ -99,21 +120,15 @@ class QuestionScorer:
 
     def _answer(
         self, question: EvalQuestion, result: QueryResult, skipped: list[tuple[str, str]]
-    ) -> tuple[dict[str, Any], dict[str, float], float]:
-        """The answer a normal query gives (from the first ``retrieval.top_k`` chunks), its scores and time."""
-        components = self.pipeline.components
-        context = result.chunks[: self.pipeline.config.retrieval.top_k]  # type: ignore[attr-defined]
-        started = time.perf_counter()
-        answer = components.generator.answer(question.question, context)
-        seconds = time.perf_counter() - started
+    ) -> tuple[dict[str, Any], dict[str, float]]:
+        """The query's answer (from its ``top_k`` chunks) and its scores."""
         gold = question.answer or ""
-        references = self._reference_texts(question)
-        scored = score_answer(
-            question.question, answer.text, gold, components.embedder, [s.chunk.text for s in context], references
-        )
+        answer = result.answer
+        embedder = self.pipeline.models.query_embedder(self.pipeline.config.embedding, self.pipeline.settings)
+        scored = score_answer(question.question, answer.text, gold, embedder)
         undefined = dict(scored.undefined)
         if self.judge is not None:
-            judged = self.judge.score(question.question, answer.text, gold, [s.chunk.text for s in context])
+            judged = self.judge.score(question.question, answer.text, gold, [s.chunk.text for s in result.chunks])
             scored.scores.update(judged.scores)
             undefined.update(judged.undefined)
         for metric, reason in undefined.items():
@@ -125,14 +140,7 @@ class QuestionScorer:
                 for c in answer.citations
             ],
         }
-        return record, scored.scores, seconds
-
-    def _reference_texts(self, question: EvalQuestion) -> list[str]:
-        """Text of the gold spans (ragas' reference contexts); none when a span cannot be read."""
-        try:
-            return [self.texts.get(s.doc_id)[s.start : s.end] for s in question.spans]
-        except (KeyError, DocumentLoadError):
-            return []
+        return record, scored.scores
 
 
 def _chunk_record(rank: int, scored: ScoredChunk) -> dict[str, Any]:
@@ -154,6 +162,8 @@ class Summary:
     ci: dict[str, tuple[float, float]]
     per_query: dict[str, dict[str, float]]
     latency_ms: dict[str, float]
+    capped: dict[str, int]
+    """Metric -> questions whose ranking could not fill its k (see :mod:`ragpipe.evaluation.metric_plan`)."""
 
 
 def summarize(records: Sequence[dict[str, Any]], retrieval_metrics: Sequence[str]) -> Summary:
@@ -174,4 +184,8 @@ def summarize(records: Sequence[dict[str, Any]], retrieval_metrics: Sequence[str
         "p95": float(np.percentile(totals, 95)),
         "mean": float(totals.mean()),
     }
-    return Summary(metrics, ci, per_query, latency)
+    counts: dict[str, int] = {}
+    for record in records:
+        for name in record.get("capped", ()):
+            counts[name] = counts.get(name, 0) + 1
+    return Summary(metrics, ci, per_query, latency, {m: counts[m] for m in order if m in counts})

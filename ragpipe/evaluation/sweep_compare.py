@@ -1,42 +1,53 @@
 """Comparisons across the variants of a sweep: ranking, paired tests vs the baseline, Pareto front, axis effects.
 
-Every function works on plain variant records (the dicts stored in ``sweep.json``), each holding at least
-``name``, ``metrics`` (metric -> mean), ``per_query`` (metric -> question id -> score), ``latency_ms``
-(``p50``/``p95``) and ``axes`` (axis label -> value label). All metrics are "higher is better".
+Every function works on :class:`~ragpipe.evaluation.sweep_variant.VariantResult` objects, reading their
+``metrics`` (metric -> mean), ``per_query`` (metric -> question id -> score), ``latency_ms`` (``p50``/``p95``)
+and ``axes`` (axis label -> value label). All metrics are "higher is better".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from ragpipe.evaluation.stats import paired_test
+from ragpipe.evaluation.sweep_result import LOSS, WIN, AxisEffect, PairedComparison
+from ragpipe.evaluation.sweep_variant import VariantResult
 
-Record = Mapping[str, Any]
-WIN, LOSS = "▲", "▼"
+__all__ = [
+    "LOSS",
+    "WIN",
+    "axis_effects",
+    "best_variant",
+    "holm_adjust",
+    "metric_names",
+    "paired_comparisons",
+    "pareto_front",
+    "ranked",
+]
 
 
-def metric_names(records: Sequence[Record], primary: str) -> list[str]:
+def metric_names(results: Sequence[VariantResult], primary: str) -> list[str]:
     """The primary metric first, then every other metric in first-seen order."""
     names: dict[str, None] = {primary: None}
-    for record in records:
-        names.update(dict.fromkeys(record.get("metrics", {})))
-    return [n for n in names if any(n in r.get("metrics", {}) for r in records)]
+    for result in results:
+        names.update(dict.fromkeys(result.metrics))
+    return [n for n in names if any(n in r.metrics for r in results)]
 
 
-def ranked(records: Sequence[Record], primary: str) -> list[Record]:
+def ranked(results: Sequence[VariantResult], primary: str) -> list[VariantResult]:
     """Best first by the primary metric; ties by lower p50 latency, then by name (deterministic)."""
 
-    def key(record: Record) -> tuple[float, float, str]:
-        score = record.get("metrics", {}).get(primary)
-        latency = record.get("latency_ms", {}).get("p50")
+    def key(result: VariantResult) -> tuple[float, float, str]:
+        score = result.metrics.get(primary)
+        latency = result.latency_ms.get("p50")
         return (
             -score if score is not None else float("inf"),
             latency if latency is not None else float("inf"),
-            record["name"],
+            result.name,
         )
 
-    return sorted(records, key=key)
+    return sorted(results, key=key)
 
 
 def holm_adjust(p_values: Mapping[str, float]) -> dict[str, float]:
@@ -52,63 +63,59 @@ def holm_adjust(p_values: Mapping[str, float]) -> dict[str, float]:
 
 
 def paired_comparisons(
-    records: Sequence[Record],
+    results: Sequence[VariantResult],
     baseline: str,
     metrics: Sequence[str],
     method: Literal["randomization", "bootstrap"] = "randomization",
     n_resamples: int = 10_000,
     alpha: float = 0.05,
-) -> dict[str, dict[str, dict[str, Any]]]:
+) -> dict[str, dict[str, PairedComparison]]:
     """``variant -> metric -> test`` of every non-baseline variant against the baseline, paired by question id.
 
-    Each test holds ``mean_diff`` (variant - baseline), its bootstrap ``low``/``high``, the raw ``p_value``,
-    ``p_holm`` (Holm-adjusted over the variants, per metric), ``n`` (paired questions) and ``marker``
-    (``▲`` significant win, ``▼`` significant loss at ``alpha`` on ``p_holm``, else empty).
+    ``p_holm`` is Holm-adjusted over the variants, per metric; the marker is ``▲``/``▼`` for a significant
+    win/loss at ``alpha`` on ``p_holm``. A metric with no question scored by both runs is left out.
     """
-    by_name = {r["name"]: r for r in records}
+    by_name = {r.name: r for r in results}
     if baseline not in by_name:
         raise ValueError(f"baseline {baseline!r} is not among the variants: {', '.join(by_name)}")
-    base_scores = by_name[baseline].get("per_query", {})
-    tests: dict[str, dict[str, dict[str, Any]]] = {r["name"]: {} for r in records if r["name"] != baseline}
+    base_scores = by_name[baseline].per_query
+    tests: dict[str, dict[str, PairedComparison]] = {r.name: {} for r in results if r.name != baseline}
     for metric in metrics:
         reference = base_scores.get(metric) or {}
-        raw: dict[str, dict[str, Any]] = {}
+        raw = {}
         for name in tests:
-            scores = by_name[name].get("per_query", {}).get(metric) or {}
+            scores = by_name[name].per_query.get(metric) or {}
             shared = sorted(set(scores) & set(reference))
-            if not shared:
-                continue
-            result = paired_test(
-                [scores[q] for q in shared],
-                [reference[q] for q in shared],
-                n_resamples=n_resamples,
-                method=method,
+            if shared:
+                result = paired_test(
+                    [scores[q] for q in shared], [reference[q] for q in shared], n_resamples=n_resamples, method=method
+                )
+                raw[name] = (result, len(shared))
+        adjusted = holm_adjust({name: result.p_value for name, (result, _) in raw.items()})
+        for name, (result, count) in raw.items():
+            significant = adjusted[name] < alpha and result.mean_diff != 0.0
+            marker: Literal["▲", "▼", ""] = (WIN if result.mean_diff > 0 else LOSS) if significant else ""
+            tests[name][metric] = PairedComparison(
+                mean_diff=result.mean_diff,
+                low=result.low,
+                high=result.high,
+                p_value=result.p_value,
+                n=count,
+                p_holm=adjusted[name],
+                marker=marker,
             )
-            raw[name] = {
-                "mean_diff": result.mean_diff,
-                "low": result.low,
-                "high": result.high,
-                "p_value": result.p_value,
-                "n": len(shared),
-            }
-        adjusted = holm_adjust({name: test["p_value"] for name, test in raw.items()})
-        for name, test in raw.items():
-            test["p_holm"] = adjusted[name]
-            significant = adjusted[name] < alpha and test["mean_diff"] != 0.0
-            test["marker"] = (WIN if test["mean_diff"] > 0 else LOSS) if significant else ""
-            tests[name][metric] = test
     return tests
 
 
-def pareto_front(records: Sequence[Record], primary: str, latency_key: str = "p50") -> list[str]:
+def pareto_front(results: Sequence[VariantResult], primary: str, latency_key: str = "p50") -> list[str]:
     """Names of the variants no other variant beats on both quality (higher) and latency (lower).
 
     Sorted by latency; a variant equal to another on both counts stays on the front.
     """
     points = [
-        (r["name"], r["metrics"][primary], r["latency_ms"][latency_key])
-        for r in records
-        if primary in r.get("metrics", {}) and latency_key in r.get("latency_ms", {})
+        (r.name, r.metrics[primary], r.latency_ms[latency_key])
+        for r in results
+        if primary in r.metrics and latency_key in r.latency_ms
     ]
     front = []
     for name, quality, latency in points:
@@ -118,33 +125,30 @@ def pareto_front(records: Sequence[Record], primary: str, latency_key: str = "p5
     return [name for _, _, name in sorted(front)]
 
 
-def axis_effects(records: Sequence[Record], metric: str) -> dict[str, list[dict[str, Any]]]:
-    """``axis -> [{value, mean, n}]``: the metric averaged over all variants sharing each axis value.
+def axis_effects(results: Sequence[VariantResult], metric: str) -> dict[str, tuple[AxisEffect, ...]]:
+    """``axis -> effects``: the metric averaged over all variants sharing each axis value.
 
     This marginalises over the other axes (exact for a full grid; for an explicit variant list it averages
     over whatever variants exist). Axes with a single value are left out (no effect to show).
     """
     axes: dict[str, dict[str, list[float]]] = {}
-    for record in records:
-        score = record.get("metrics", {}).get(metric)
+    for result in results:
+        score = result.metrics.get(metric)
         if score is None:
             continue
-        for axis, value in record.get("axes", {}).items():
+        for axis, value in result.axes.items():
             axes.setdefault(axis, {}).setdefault(str(value), []).append(float(score))
-    effects: dict[str, list[dict[str, Any]]] = {}
-    for axis, values in axes.items():
-        if len(values) < 2:
-            continue
-        effects[axis] = [
-            {"value": value, "mean": sum(scores) / len(scores), "n": len(scores)} for value, scores in values.items()
-        ]
-    return effects
+    return {
+        axis: tuple(AxisEffect(value, sum(scores) / len(scores), len(scores)) for value, scores in values.items())
+        for axis, values in axes.items()
+        if len(values) >= 2
+    }
 
 
-def best_variant(records: Sequence[Record], primary: str) -> Record:
+def best_variant(results: Sequence[VariantResult], primary: str) -> VariantResult:
     """The top variant of :func:`ranked`; ValueError when no variant has the primary metric."""
-    top = ranked(records, primary)
-    if not top or primary not in top[0].get("metrics", {}):
-        available = sorted({m for r in records for m in r.get("metrics", {})})
+    top = ranked(results, primary)
+    if not top or primary not in top[0].metrics:
+        available = sorted({m for r in results for m in r.metrics})
         raise ValueError(f"no variant has the primary metric {primary!r}; metrics present: {', '.join(available)}")
     return top[0]

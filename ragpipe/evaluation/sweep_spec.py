@@ -31,7 +31,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ragpipe.config.base import StrictModel
 from ragpipe.config.loading import format_validation_error, load_config, read_config_file
-from ragpipe.config.models import PipelineConfigBase
+from ragpipe.config.models import PipelineConfig
 from ragpipe.errors import ConfigError
 
 _ERROR_LINE = re.compile(r"^\s+([^\s:]+): ")
@@ -100,7 +100,7 @@ class Variant:
     """``(dotted.path, value)`` pairs as written in the sweep file."""
     axes: dict[str, str]
     """Axis label -> value label, used to plot the effect of each axis."""
-    config: PipelineConfigBase = field(repr=False, compare=False)
+    config: PipelineConfig = field(repr=False, compare=False)
 
     @property
     def overrides(self) -> tuple[str, ...]:
@@ -223,8 +223,8 @@ def load_sweep(path: Path, base_overrides: Sequence[str] = ()) -> SweepSpec:
 
 def _check_metrics(path: Path, parsed: SweepFile) -> None:
     """Metric names are valid and the primary metric is one the evaluation will report."""
-    from ragpipe.evaluation.answer_scoring import ANSWER_METRIC_NAMES
-    from ragpipe.evaluation.runner import DEFAULT_METRICS, plan_metrics
+    from ragpipe.evaluation.metric_plan import plan_metrics
+    from ragpipe.evaluation.names import ANSWER_METRIC_NAMES, DEFAULT_METRICS
 
     names = parsed.metrics if parsed.metrics is not None else list(DEFAULT_METRICS)
     try:
@@ -248,7 +248,7 @@ def _entries(parsed: SweepFile) -> list[tuple[str | None, tuple[tuple[str, Any],
     return [(entry.name, tuple(entry.set.items()), entry.axes) for entry in parsed.variants or []]
 
 
-def _load(spec: SweepSpec, overrides: Sequence[str]) -> PipelineConfigBase:
+def _load(spec: SweepSpec, overrides: Sequence[str]) -> PipelineConfig:
     all_overrides = [*spec.base_overrides, *overrides]
     if isinstance(spec.base, Path):
         return load_config(spec.base, all_overrides)

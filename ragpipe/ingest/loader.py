@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ragpipe import registry
-from ragpipe.context import BuildContext
+from ragpipe.config.models import ParsingConfig
 from ragpipe.errors import ConfigError, ParseError
 from ragpipe.ingest.parsers import json_safe
 from ragpipe.ingest.sources import FoundFile
@@ -70,14 +70,14 @@ def read_error(path: Path, exc: OSError) -> DocumentLoadError:
 
 
 class ParserSet:
-    """One instance of each registered parser, looked up by file extension.
+    """One instance of each registered parser, configured by the ``parsing`` section, looked up by extension.
 
     ``types`` restricts the set to some registered parser types (use it when two parsers claim
     the same extension). Parsers are built on first use, once, under a lock.
     """
 
-    def __init__(self, context: BuildContext | None = None, types: Sequence[str] | None = None) -> None:
-        self.context = context
+    def __init__(self, parsing: ParsingConfig | None = None, types: Sequence[str] | None = None) -> None:
+        self.parsing = parsing
         self.types = tuple(types) if types is not None else None
         self._by_extension: dict[str, Parser] | None = None
         self._lock = threading.Lock()
@@ -95,7 +95,8 @@ class ParserSet:
         owner: dict[str, str] = {}
         for type_name in self.types if self.types is not None else registry.types_of("parser"):
             registration = registry.get("parser", type_name)
-            parser = registration.factory(registration.config_cls(), self.context)
+            config = self.parsing.for_type(type_name) if self.parsing is not None else registration.config_cls()
+            parser = registry.build("parser", config)
             if not isinstance(parser, Parser):
                 raise ConfigError(f"parser {type_name!r} lacks `extensions` or `parse(path, data)`")
             for extension in parser.extensions:

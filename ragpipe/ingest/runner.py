@@ -15,19 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragpipe.config.models import PipelineConfigBase, SourceConfig
+from ragpipe.catalog import Catalog
+from ragpipe.config.models import PipelineConfig
 from ragpipe.errors import ParseError
-from ragpipe.factory import Components
+from ragpipe.factory import IngestStages
+from ragpipe.ingest.capture import library_messages
 from ragpipe.ingest.loader import DocumentLoadError, hash_file, load_document
-from ragpipe.ingest.sources import FoundFile, SkippedPath, discover
-from ragpipe.ingest.workspace import Workspace
+from ragpipe.ingest.sources import FoundFile
+from ragpipe.ingest.targets import Targets, Walk, normalized
+from ragpipe.ingest.workspace import WorkIndex, Workspace
 from ragpipe.progress import Progress
-from ragpipe.stores._common import SERVER_HNSW_M, hnsw_trap
 from ragpipe.types import Chunk, Document, FileFailure, IngestReport
 
 
@@ -42,6 +44,8 @@ class IngestPlan:
     unreadable: list[FileFailure] = field(default_factory=list)
     duplicates: list[FileFailure] = field(default_factory=list)
     """Files skipped as copies of an earlier document (``ingest.deduplicate``)."""
+    damaged: str | None = None
+    """Why the published index cannot be read (an ingest rebuilds it from the configured sources)."""
 
 
 @dataclass
@@ -56,34 +60,65 @@ class _Pending:
         self.chunk_count += len(chunks)
 
 
-class IngestRunner:
-    """``components`` are over the published generation (read only); writes go to ``workspace``."""
+@dataclass
+class _Truncation:
+    """Chunks longer than the embedder reads, counted over one ingest."""
 
-    def __init__(self, config: PipelineConfigBase, components: Components, workspace: Workspace | None = None) -> None:
+    limit: int | None
+    chunks: int = 0
+    documents: list[str] = field(default_factory=list)
+
+    def note(self) -> FileFailure | None:
+        if not self.chunks:
+            return None
+        reason = (
+            f"{self.chunks} chunk(s) of {len(self.documents)} document(s) are longer than the embedder's "
+            f"{self.limit} tokens (embedding.max_length): their ends are missing from the dense vectors "
+            "(lexical search still sees them); shorten chunking's size to keep them whole"
+        )
+        return FileFailure(self.documents[0], reason)
+
+
+class IngestRunner:
+    """Ingests ``targets`` into ``workspace``; ``published`` is the catalog of the generation it builds on."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        stages: IngestStages,
+        published: Catalog | None,
+        workspace: Workspace | None = None,
+    ) -> None:
         self.config = config
-        self.c = components
+        self.stages = stages
+        self.published = published
         self.workspace = workspace
 
-    def run(self, paths: Sequence[str | Path] | None = None, progress: bool | None = None) -> IngestReport:
-        """Ingest ``paths`` (or the config's sources). With config sources, documents that
-        disappeared from them are deleted from the index."""
+    def run(self, targets: Targets, progress: bool | None = None) -> IngestReport:
+        """Ingest ``targets``; indexed documents that are gone from them are deleted."""
         if self.workspace is None:
             raise ValueError("IngestRunner.run needs a workspace to write into")
         try:
-            return self._run(self.workspace, paths, progress)
+            return self._run(self.workspace, targets, progress)
         finally:
             self.workspace.close()
 
-    def _run(self, work: Workspace, paths: Sequence[str | Path] | None, progress: bool | None) -> IngestReport:
+    def _run(self, work: Workspace, targets: Targets, progress: bool | None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-        sources, base_dir, prune = self._sources(paths)
-        walk = _Walk(report)
-        files = list(self._discover(sources, base_dir, walk))
+        walk = Walk()
+        files = list(targets.files(walk))
+        report.failures.extend(walk.failures)
+        report.skipped.extend(walk.skipped)
         # A crashed ingest's work generation is resumed: compare against what it already holds.
-        known = (work.components() if work.resumable else self.c).catalog.document_versions()
+        current = work.index().catalog if work.resumable else self.published
+        report.resumed = work.resumable
+        known = current.document_versions() if current is not None else {}
+        sources = current.document_sources() if current is not None else {}
         seen: dict[str, Path] = {}
         contents: dict[str, FoundFile] = {}
+        duplicates: set[str] = set()
+        truncation = _Truncation(self.stages.embedder.max_input_tokens)
         pending = _Pending()
         with Progress(progress) as bar:
             bar.start("files", total=len(files))
@@ -91,73 +126,69 @@ class IngestRunner:
             for found in files:
                 bar.advance("files")
                 report.documents_seen += 1
-                if not self._claim(found, seen, report):
+                if not self._claim(found, seen, sources, targets, report):
                     continue
                 outcome = self._prepare(found, known, contents, report)
                 if outcome is _DUPLICATE:
                     del seen[found.doc_id]  # not indexed under this id: an earlier copy is
-                    walk.duplicate_ids.add(found.doc_id)
+                    duplicates.add(found.doc_id)
                     continue
                 if not isinstance(outcome, tuple):
                     continue
                 pending.add(*outcome)
                 if pending.chunk_count >= self.config.ingest.batch_size:
-                    self._write(work.components(), pending, known, report)
+                    self._write(work.index(), pending, known, report, truncation)
                     bar.advance("chunks embedded+written", pending.chunk_count)
                     pending = _Pending()
             if pending.items:
-                self._write(work.components(), pending, known, report)
+                self._write(work.index(), pending, known, report, truncation)
                 bar.advance("chunks embedded+written", pending.chunk_count)
-            gone = self._gone(known, seen, walk, prune)
+            gone = self._gone(known, sources, seen, duplicates, targets, walk)
             if gone:
-                target = work.components()
+                target = work.index()
                 target.store.delete_documents(gone)
                 target.catalog.delete_documents(gone)
                 report.documents_deleted = len(gone)
             if work.opened:
                 bar.start("lexical index + store optimize + publish", total=None)
-                repeats, doc_id = work.components().catalog.most_repeated_text()
+                repeats, doc_id = work.index().catalog.most_repeated_text()
                 report.generation = work.publish(repeats)
-                note = self._repeat_note(repeats, doc_id)
-                if note is not None:
-                    report.notes.append(note)
+                report.most_repeated = (repeats, doc_id)
+        note = truncation.note()
+        if note is not None:
+            report.notes.append(note)
+        report.texts_embedded = self.stages.embedder.computed
         report.seconds = time.perf_counter() - started
         return report
 
-    def _repeat_note(self, repeats: int, doc_id: str | None) -> FileFailure | None:
-        """A note when one chunk text repeats so often that the store searches dense vectors exactly."""
-        store = self.config.store
-        mode, hnsw_m = getattr(store, "exact_search", "never"), getattr(store, "hnsw_m", SERVER_HNSW_M)
-        if mode != "auto" or doc_id is None or not hnsw_trap(repeats, hnsw_m):
-            return None
-        reason = (
-            f"a chunk text of this document occurs {repeats} times in the index (more than hnsw_m={hnsw_m}); "
-            "identical vectors trap HNSW searches, so dense search runs brute force (exact) on this index. "
-            "Set store.exact_search: never to use HNSW anyway"
-        )
-        return FileFailure(doc_id, reason)
-
-    def _gone(self, known: dict[str, str], seen: dict[str, Path], walk: _Walk, prune: bool) -> list[str]:
-        """Indexed documents to delete: with the config's sources, those no longer found (except under a
-        folder that could not be listed this run); always, those now skipped as copies of another."""
-        if prune:
-            missing = set(known) - set(seen)
-            gone = {d for d in missing if not any(d.startswith(p) for p in walk.unlisted_prefixes)}
-        else:
-            gone = set()
-        gone |= walk.duplicate_ids & set(known)
+    def _gone(
+        self,
+        known: dict[str, str],
+        sources: dict[str, str],
+        seen: dict[str, Path],
+        duplicates: set[str],
+        targets: Targets,
+        walk: Walk,
+    ) -> list[str]:
+        """Indexed documents to delete: those this ingest's targets no longer hold (see
+        :meth:`Targets.may_delete`), and those now skipped as copies of another."""
+        missing = set(known) - set(seen)
+        gone = {d for d in missing if targets.may_delete(d, sources.get(d, ""), walk)}
+        gone |= duplicates & set(known)
         return sorted(gone)
 
-    def plan(self, paths: Sequence[str | Path] | None = None) -> IngestPlan:
+    def plan(self, targets: Targets) -> IngestPlan:
         """What :meth:`run` would add, update and delete (a dry run: files are hashed, not parsed)."""
-        sources, base_dir, prune = self._sources(paths)
-        known = self.c.catalog.document_versions()
+        known = self.published.document_versions() if self.published is not None else {}
+        sources = self.published.document_sources() if self.published is not None else {}
         result = IngestPlan()
         seen: dict[str, Path] = {}
         contents: dict[str, FoundFile] = {}
-        walk = _Walk(IngestReport())
-        for found in self._discover(sources, base_dir, walk):
-            if not self._claim(found, seen, walk.report):
+        duplicates: set[str] = set()
+        walk = Walk()
+        scratch = IngestReport()
+        for found in targets.files(walk):
+            if not self._claim(found, seen, sources, targets, scratch):
                 continue
             try:
                 version = self._version(found, hash_file(found.path))
@@ -167,43 +198,41 @@ class IngestRunner:
             if self.config.ingest.deduplicate and (first := contents.setdefault(version, found)) is not found:
                 result.duplicates.append(FileFailure(str(found.path), f"same content as {first.path}"))
                 del seen[found.doc_id]
-                walk.duplicate_ids.add(found.doc_id)
+                duplicates.add(found.doc_id)
             elif found.doc_id not in known:
                 result.add.append(found.doc_id)
             elif known[found.doc_id] != version:
                 result.update.append(found.doc_id)
             else:
                 result.unchanged.append(found.doc_id)
-        result.delete = self._gone(known, seen, walk, prune)
-        result.unreadable.extend(walk.report.failures)
+        result.delete = self._gone(known, sources, seen, duplicates, targets, walk)
+        result.unreadable.extend([*walk.failures, *scratch.failures])
         return result
 
-    def _sources(self, paths: Sequence[str | Path] | None) -> tuple[list[SourceConfig], Path, bool]:
-        if paths:
-            return [SourceConfig(path=str(p)) for p in paths], Path.cwd(), False
-        return list(self.config.sources), self.config.base_dir, True
-
-    def _discover(self, sources: list[SourceConfig], base_dir: Path, walk: _Walk) -> Iterator[FoundFile]:
-        for source in sources:
-            for found in discover(source, base_dir, walk.on_skip(source.id_prefix)):
-                yield replace(found, doc_id=source.id_prefix + found.doc_id) if source.id_prefix else found
-
-    def _claim(self, found: FoundFile, seen: dict[str, Path], report: IngestReport) -> bool:
-        """Document ids must be unique across sources; the same file twice is skipped quietly."""
+    def _claim(
+        self, found: FoundFile, seen: dict[str, Path], sources: dict[str, str], targets: Targets, report: IngestReport
+    ) -> bool:
+        """Document ids must be unique: across this run's files (the same file twice is skipped quietly) and,
+        for explicit paths, against what the index holds for another file."""
         previous = seen.get(found.doc_id)
-        if previous is None:
-            seen[found.doc_id] = found.path
-            return True
-        if previous.resolve() == found.path.resolve():
+        if previous is not None:
+            if previous.resolve() != found.path.resolve():
+                reason = (
+                    f"document id {found.doc_id!r} is already used by {previous}; "
+                    "give the sources distinct folders or an id_prefix"
+                )
+                report.failures.append(FileFailure(str(found.path), reason))
             return False
-        report.failures.append(
-            FileFailure(
-                str(found.path),
-                f"document id {found.doc_id!r} is already used by {previous}; "
-                "give the sources distinct folders or an id_prefix",
+        indexed_from = sources.get(found.doc_id)
+        if targets.explicit and indexed_from and normalized(indexed_from) != normalized(found.path):
+            reason = (
+                f"document id {found.doc_id!r} is already indexed from {indexed_from}; this file would replace it. "
+                "Ingest it under another id (ragpipe ingest --id-prefix PREFIX) or add its folder as a source"
             )
-        )
-        return False
+            report.failures.append(FileFailure(str(found.path), reason))
+            return False
+        seen[found.doc_id] = found.path
+        return True
 
     def _prepare(
         self, found: FoundFile, known: dict[str, str], contents: dict[str, FoundFile], report: IngestReport
@@ -222,8 +251,9 @@ class IngestRunner:
                 report.documents_unchanged += 1
                 contents[version] = found
                 return None
-            loaded = load_document(found, static, max_bytes)
-            chunks = self.c.chunker.chunk(loaded.document)
+            with library_messages(str(found.path)) as messages:
+                loaded = load_document(found, static, max_bytes, self.stages.parsers)
+                chunks = self.stages.chunker.chunk(loaded.document)
         except DocumentLoadError as exc:
             target = report.skipped if exc.skipped else report.failures
             target.append(FileFailure(str(found.path), exc.reason))
@@ -237,6 +267,7 @@ class IngestRunner:
         encoding = loaded.document.metadata.get("encoding")
         if encoding not in (None, "utf-8", "ascii"):
             report.notes.append(FileFailure(str(found.path), f"not valid UTF-8: decoded as {encoding}"))
+        report.notes.extend(FileFailure(str(found.path), f"parser said: {m}") for m in messages)
         version = self._version(found, loaded.sha256)
         contents[version] = found
         return loaded.document, version, chunks
@@ -250,21 +281,30 @@ class IngestRunner:
         static = json.dumps(self._static_metadata(found), sort_keys=True, default=str)
         return f"{content_sha256}+{hashlib.sha256(static.encode()).hexdigest()[:12]}"
 
-    def _write(self, target: Components, pending: _Pending, known: dict[str, str], report: IngestReport) -> None:
+    def _write(
+        self,
+        target: WorkIndex,
+        pending: _Pending,
+        known: dict[str, str],
+        report: IngestReport,
+        truncation: _Truncation,
+    ) -> None:
         """Replace the pending documents' points (in slices of ``batch_size`` chunks, so one huge document
         does not make one huge embedding call), then record them in the catalog."""
         import numpy as np
 
         chunks = [c for _, _, cs in pending.items for c in cs]
-        embedder: Any = target.embedder
+        embedder = self.stages.embedder
         # Also for documents the catalog does not know: an interrupted earlier run may have left points.
         target.store.delete_documents([doc.id for doc, _, _ in pending.items])
         size = self.config.ingest.batch_size
         for start in range(0, len(chunks), size):
             part = chunks[start : start + size]
-            before = getattr(embedder, "computed", 0)
-            dense = np.asarray(embedder.embed_documents([c.text for c in part]), dtype=np.float32)
-            report.chunks_embedded += getattr(embedder, "computed", 0) - before
+            texts = [c.text for c in part]
+            _count_truncated(truncation, part, embedder.input_lengths(texts) if truncation.limit else [])
+            before = embedder.computed
+            dense = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
+            report.chunks_embedded += embedder.computed - before
             target.store.upsert(part, dense, target.lexical.encode(part))
         for document, version, doc_chunks in pending.items:
             target.catalog.replace_document(document, version, doc_chunks)
@@ -273,23 +313,12 @@ class IngestRunner:
         report.chunks_indexed += len(chunks)
 
 
+def _count_truncated(truncation: _Truncation, chunks: Sequence[Chunk], lengths: Sequence[int]) -> None:
+    for chunk, length in zip(chunks, lengths, strict=False):
+        if truncation.limit is not None and length > truncation.limit:
+            truncation.chunks += 1
+            if not truncation.documents or truncation.documents[-1] != chunk.doc_id:
+                truncation.documents.append(chunk.doc_id)
+
+
 _DUPLICATE = object()
-
-
-class _Walk:
-    """Collects what discovery skipped: into the report, and which id prefixes were not listed."""
-
-    def __init__(self, report: IngestReport) -> None:
-        self.report = report
-        self.unlisted_prefixes: list[str] = []
-        self.duplicate_ids: set[str] = set()
-
-    def on_skip(self, id_prefix: str) -> Callable[[SkippedPath], None]:
-        def record(skipped: SkippedPath) -> None:
-            (self.report.failures if skipped.failed else self.report.skipped).append(
-                FileFailure(str(skipped.path), skipped.reason)
-            )
-            if skipped.failed:  # its documents are unknown this run: keep them rather than delete them
-                self.unlisted_prefixes.append(f"{id_prefix}{skipped.rel}/")
-
-        return record

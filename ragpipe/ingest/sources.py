@@ -143,11 +143,16 @@ def resolve_source_path(source: SourceConfig, base_dir: Path) -> Path:
     return path
 
 
-def discover(source: SourceConfig, base_dir: Path, on_skip: OnSkip | None = None) -> Iterator[FoundFile]:
-    """Every file of ``source`` to ingest, in sorted (deterministic) order.
+def discover(
+    source: SourceConfig, base_dir: Path, on_skip: OnSkip | None = None, under: Path | None = None
+) -> Iterator[FoundFile]:
+    """Every file of ``source`` to ingest, in sorted (deterministic) order; with ``under`` (a folder or file
+    inside the source folder), only those at or below it, with the ids the whole source gives them.
 
     A single-file source yields that file (doc id: its file name) whatever the globs say.
-    Directory symlinks are followed, but each real directory is visited once, so loops end.
+    Directory symlinks are followed, but each real directory is visited once, so loops end. A symlink whose
+    target lies outside the source folder is skipped with its reason unless
+    ``source.follow_external_symlinks`` (it could publish any file the process can read).
     Broken symlinks are yielded so the loader reports them instead of silently dropping them.
     Folders not walked (symlink loops, second links to a folder, unreadable sub-folders) go to
     ``on_skip``; without it an unreadable sub-folder raises :class:`ConfigError`. An unreadable
@@ -160,8 +165,26 @@ def discover(source: SourceConfig, base_dir: Path, on_skip: OnSkip | None = None
         return
     matcher = _Matcher(source)
     visited = {os.path.realpath(root)}
-    walker = _Walker(root, matcher, visited, metadata, on_skip)
-    yield from walker.walk(root, "")
+    walker = _Walker(root, matcher, visited, metadata, on_skip, source.follow_external_symlinks)
+    rel = Path(os.path.relpath(under, os.path.abspath(root))).as_posix() if under is not None else "."
+    if rel == ".":
+        yield from walker.walk(root, "")
+        return
+    if rel.startswith("../"):
+        raise ConfigError(f"{under} is not inside the source folder {root}")
+    under = root / rel
+    if under.is_dir():
+        parts = rel.split("/")
+        if all(matcher.wants_dir("/".join(parts[: i + 1]), part) for i, part in enumerate(parts)):
+            visited.add(os.path.realpath(under))
+            yield from walker.walk(under, rel + "/")
+    elif matcher.wants_file(rel):
+        yield FoundFile(path=under, doc_id=rel, root=root, metadata=dict(metadata))
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both absolute)."""
+    return path == folder or folder in path.parents
 
 
 def _special_kind(path: Path) -> str:
@@ -179,9 +202,17 @@ def _special_kind(path: Path) -> str:
 
 class _Walker:
     def __init__(
-        self, root: Path, matcher: _Matcher, visited: set[str], metadata: dict[str, Any], on_skip: OnSkip | None
+        self,
+        root: Path,
+        matcher: _Matcher,
+        visited: set[str],
+        metadata: dict[str, Any],
+        on_skip: OnSkip | None,
+        follow_external: bool,
     ) -> None:
         self.root, self.matcher, self.visited, self.metadata, self.on_skip = root, matcher, visited, metadata, on_skip
+        self.follow_external = follow_external
+        self.real_root = os.path.realpath(root)
 
     def walk(self, directory: Path, prefix: str) -> Iterator[FoundFile]:
         try:
@@ -199,10 +230,28 @@ class _Walker:
         for entry in entries:
             yield from self._entry(entry, prefix)
 
+    def _external_link(self, entry: os.DirEntry[str], path: Path, rel: str) -> bool:
+        """True (and reported) for a symlink that leads outside the source folder, when that is not allowed."""
+        if self.follow_external or not entry.is_symlink() or not path.exists():
+            return False
+        real = os.path.realpath(path)
+        if real == self.real_root or real.startswith(self.real_root + os.sep):
+            return False
+        wanted = self.matcher.wants_dir(rel, entry.name) if path.is_dir() else self.matcher.wants_file(rel)
+        if wanted and self.on_skip is not None:
+            reason = (
+                f"symlink to {real}, outside the source folder {self.root}: not followed; set "
+                "follow_external_symlinks: true on the source to index what it points to"
+            )
+            self.on_skip(SkippedPath(path, rel, reason, failed=False))
+        return True
+
     def _entry(self, entry: os.DirEntry[str], prefix: str) -> Iterator[FoundFile]:
         matcher = self.matcher
         rel = prefix + entry.name
         path = Path(entry.path)
+        if self._external_link(entry, path, rel):
+            return
         if entry.is_dir(follow_symlinks=True):
             if not matcher.wants_dir(rel, entry.name):
                 return

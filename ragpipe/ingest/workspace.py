@@ -1,61 +1,78 @@
-"""The index generation an ingest writes into (see :mod:`ragpipe.generations`).
+"""The index generation an ingest writes (see :mod:`ragpipe.generations`).
 
-It is created on the first change only (a re-ingest that changes nothing copies and writes nothing),
-as a copy of the published generation, or resumed from the work folder a crashed ingest left; at
-the end the lexical index is rebuilt, the store flushed and optimized, and the generation published.
+It is created on the first change only (a re-ingest that changes nothing copies and writes nothing), as a
+copy of its base generation (the published one, or nothing when there is none or it is damaged), or resumed
+from the work folder a crashed ingest left on the same base. At the end the lexical index is rebuilt from
+the catalog, the store flushed and optimized, the catalog sealed, and the generation published.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragpipe import generations
-from ragpipe.config.models import PipelineConfigBase
+from ragpipe.catalog import REPEATS_META, Catalog
+from ragpipe.config.models import PipelineConfig
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.factory import Components, build_components
-from ragpipe.stores._common import REPEATS_META
+from ragpipe.factory import index_stages
+from ragpipe.index_location import IndexLocation
+from ragpipe.protocols import LexicalIndex, VectorStore
+
+
+@dataclass
+class WorkIndex:
+    """The writable catalog, store and lexical index of the work generation."""
+
+    folder: Path
+    catalog: Catalog
+    store: VectorStore
+    lexical: LexicalIndex
+    resumed: bool
+
+    def close(self) -> None:
+        self.store.close()
+        self.catalog.close()
 
 
 class Workspace:
-    """Writable components over the work folder of ``index_root``; hold :class:`generations.IngestLock`."""
+    """Writes one new generation of ``index_root`` on top of ``base``; hold :class:`generations.IngestLock`."""
 
-    def __init__(
-        self, config: PipelineConfigBase, settings: RuntimeSettings, index_root: Path, share: Components
-    ) -> None:
+    def __init__(self, config: PipelineConfig, settings: RuntimeSettings, index_root: Path, base: str | None) -> None:
         self.config = config
         self.settings = settings
         self.index_root = index_root
-        self.share = share
-        self._components: Components | None = None
+        self.base = base
+        self._index: WorkIndex | None = None
 
     @property
     def resumable(self) -> bool:
-        """True if a crashed ingest left a work folder built on the published generation."""
-        work = generations.work_dir(self.index_root)
-        try:
-            base = (work / generations.BASE).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return False
-        return base == (generations.current(self.index_root) or "")
+        """True if a crashed ingest left a work folder built on the same base."""
+        return generations.resumable_work(self.index_root, self.base)
 
     @property
     def opened(self) -> bool:
-        return self._components is not None
+        return self._index is not None
 
-    def components(self) -> Components:
-        """The work generation's components, preparing the folder on first use."""
-        if self._components is None:
-            folder, _ = generations.prepare_work(self.index_root)
-            self._components = build_components(self.config, self.settings, folder, share=self.share)
-        return self._components
+    def index(self) -> WorkIndex:
+        """The work generation's stages, preparing (or resuming) the folder on first use."""
+        if self._index is None:
+            folder, resumed = generations.prepare_work(self.index_root, self.base)
+            location = IndexLocation(folder=folder, root=self.index_root, writable=True)
+            store, lexical = index_stages(self.config, self.settings, location)
+            catalog = Catalog(folder / generations.CATALOG)
+            self._index = WorkIndex(folder, catalog, store, lexical, resumed)
+        return self._index
 
     def publish(self, text_repeats: int) -> str:
-        """Finish the work generation (lexical index, store flush/optimize) and publish it atomically.
-        ``text_repeats``: how often its most frequent chunk text occurs (the stores' ``exact_search: auto``)."""
-        work = self.components()
+        """Finish the work generation (lexical index, store flush/optimize, sealed catalog) and publish it
+        atomically. ``text_repeats``: how often its most frequent chunk text occurs (recorded for the stores'
+        ``exact_search: auto``)."""
+        work = self.index()
         work.lexical.rebuild(work.catalog.iter_chunks())
         work.catalog.set_meta(REPEATS_META, str(text_repeats))
+        work.catalog.seal()
         work.store.flush()
         self.close()
         generations.write_description(self.index_root, describe_index(self.config))
@@ -63,19 +80,11 @@ class Workspace:
 
     def close(self) -> None:
         """Release the work folder's files (it stays on disk: a later ingest resumes it)."""
-        if self._components is not None:
-            self._components.close()
-            self._components = None
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
 
-INDEX_SECTIONS = ("chunking", "embedding", "lexical", "store")
-
-
-def describe_index(config: PipelineConfigBase) -> dict[str, Any]:
-    """What defines an index: the config's name, fingerprint and its chunking/embedding/lexical/store sections."""
-    dumped = config.model_dump(mode="json")
-    return {
-        "name": config.name,
-        "fingerprint": config.fingerprint(),
-        "config": {k: dumped[k] for k in INDEX_SECTIONS},
-    }
+def describe_index(config: PipelineConfig) -> dict[str, Any]:
+    """What defines an index: the config's name, fingerprint and index-defining sections."""
+    return {"name": config.name, "fingerprint": config.fingerprint(), "config": config.index_definition()}

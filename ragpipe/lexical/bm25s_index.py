@@ -1,7 +1,7 @@
 """BM25 with bm25s (the default lexical engine): a sparse score matrix in process, saved as plain files.
 
-Generations under ``<index_dir>/bm25s`` (see :mod:`ragpipe.lexical.snapshot`) hold bm25s's arrays
-next to ``chunks.jsonl`` and ``meta.json``.
+``<generation>/bm25s`` (see :mod:`ragpipe.lexical.in_process`) holds bm25s's arrays next to ``chunks.jsonl``
+and ``meta.json``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ragpipe.lexical.snapshot import SnapshotLexicalIndex
+from ragpipe.lexical.in_process import InProcessLexicalIndex
 from ragpipe.lexical.tokenize import TokenizerOptions
 from ragpipe.registry import register
 from ragpipe.types import Chunk
@@ -33,25 +33,37 @@ class Bm25sConfig(TokenizerOptions):
 
 
 @register("lexical", config=Bm25sConfig)
-class Bm25sIndex(SnapshotLexicalIndex[Bm25sConfig]):
+class Bm25sIndex(InProcessLexicalIndex[Bm25sConfig]):
     """In-process BM25 over every indexed chunk, rebuilt after each ingest."""
 
     folder = "bm25s"
     label = "bm25s"
+    files = (
+        "vocab.index.json",
+        "params.index.json",
+        "data.csc.index.npy",
+        "indices.csc.index.npy",
+        "indptr.csc.index.npy",
+    )
 
-    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> None:
+    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> int:
         import bm25s
 
-        if ids:
-            cfg = self.config
-            retriever = bm25s.BM25(k1=cfg.k1, b=cfg.b, method=cfg.method)
-            retriever.index((ids, vocab), show_progress=False)
-            retriever.save(folder, show_progress=False)
+        if not ids:
+            return 0
+        cfg = self.config
+        retriever = bm25s.BM25(k1=cfg.k1, b=cfg.b, method=cfg.method)
+        retriever.index((ids, vocab), show_progress=False)
+        retriever.save(folder, show_progress=False)
+        return len(retriever.vocab_dict)
 
     def _load_model(self, folder: Path, chunks: list[Chunk]) -> Any:
         import bm25s
 
-        return bm25s.BM25.load(folder, show_progress=False) if chunks else None
+        return bm25s.BM25.load(folder, show_progress=False)
+
+    def _vocabulary_size(self, model: Any) -> int:
+        return len(model.vocab_dict)
 
     def _query_terms(self, model: Any, tokens: list[str]) -> list[Any]:
         vocab = model.vocab_dict

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import LexicalConfig
 from ragpipe.filters import FilterExpr
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Hit
 
 
-class NoLexicalConfig(StageConfig):
+class NoLexicalConfig(LexicalConfig):
     """No keyword index: the lexical leg returns nothing."""
 
     type: Literal["none"] = "none"
@@ -22,9 +21,11 @@ class NoLexicalConfig(StageConfig):
 class NoLexicalIndex:
     """Stores nothing, finds nothing."""
 
-    def __init__(self, config: NoLexicalConfig, context: BuildContext) -> None:
+    def __init__(self, config: NoLexicalConfig) -> None:
         self.config = config
-        self.context = context
+
+    def open(self) -> None:
+        return None
 
     def encode(self, chunks: Sequence[Chunk]) -> None:
         return None

@@ -7,9 +7,10 @@ Qdrant's IDF modifier (``ln(1 + (N - df + 0.5) / (df + 0.5))``, computed over th
 so a query vector of term counts scores exactly BM25, with filters evaluated inside the engine.
 
 ``avg_len`` must be the same for every chunk ever encoded: unless the config fixes it, it is taken
-from the first batch encoded and persisted in ``<index_dir>/qdrant_sparse.json`` for later batches
-and re-ingests. Qdrant Edge's own ``Bm25`` helper is not used: it has a different tokenizer (so
-results would differ from the other engines) and a fixed ``avg_len`` (256 by default).
+from the first batch encoded and persisted in ``<generation>/qdrant_sparse.json`` for later batches
+and re-ingests (each generation starts as a copy of the previous one, so the file carries over).
+Qdrant Edge's own ``Bm25`` helper is not used: it has a different tokenizer (so results would differ
+from the other engines) and a fixed ``avg_len`` (256 by default).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError
+from ragpipe.errors import ConfigError, IndexDamagedError
 from ragpipe.filters import FilterExpr
+from ragpipe.index_location import IndexLocation
 from ragpipe.lexical.tokenize import Tokenizer, TokenizerOptions
+from ragpipe.protocols import VectorStore
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Hit, SparseVector
 
@@ -61,6 +63,7 @@ def bm25_query_vector(tokens: Sequence[str]) -> SparseVector:
 class QdrantSparseConfig(TokenizerOptions):
     """BM25 scored by the vector store (needs a store with sparse vectors + IDF, e.g. qdrant-edge)."""
 
+    needs_sparse_store = True
     type: Literal["qdrant-sparse"] = "qdrant-sparse"
     k1: float = Field(default=1.2, ge=0)
     """Term-frequency saturation."""
@@ -74,16 +77,21 @@ class QdrantSparseConfig(TokenizerOptions):
 class QdrantSparseIndex:
     """Encodes chunks as BM25 sparse vectors for the store and searches them there."""
 
-    def __init__(self, config: QdrantSparseConfig, context: BuildContext) -> None:
+    def __init__(self, config: QdrantSparseConfig, location: IndexLocation, store: VectorStore) -> None:
         self.config = config
-        self.context = context
+        self.store = store
+        self.state_path: Path = location.folder / STATE_FILE
         self._tokenizer = Tokenizer.from_options(config)
         self._lock = threading.Lock()
         self._avg_len: float | None = None
 
-    @property
-    def state_path(self) -> Path:
-        return self.context.index_dir / STATE_FILE
+    def open(self) -> None:
+        """Read the persisted ``avg_len`` of a published generation (when the config does not fix it)."""
+        if self.config.avg_len is None and self.state_path.exists():
+            try:
+                self.average_length()
+            except ConfigError as exc:
+                raise IndexDamagedError(str(self.state_path), str(exc)) from None
 
     def average_length(self, first_batch: Sequence[Sequence[str]] = ()) -> float:
         """The ``avg_len`` in use: config, else persisted, else measured on ``first_batch`` and persisted."""
@@ -108,6 +116,8 @@ class QdrantSparseIndex:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
+        except ValueError as exc:
+            raise ConfigError(f"{self.state_path}: not JSON ({exc})") from None
         value = state.get("avg_len") if isinstance(state, dict) else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{self.state_path}: 'avg_len' must be a positive number, got {value!r}")
@@ -132,15 +142,9 @@ class QdrantSparseIndex:
         return None
 
     def search(self, query: str, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        """BM25 search run by the store, filter applied inside the engine."""
-        store = self.context.store
-        if store is None or not getattr(store, "supports_sparse", False):
-            name = type(store).__name__ if store is not None else "no store"
-            raise ConfigError(
-                f"lexical.type 'qdrant-sparse' needs a vector store with sparse vectors, got {name}; "
-                "use store.type 'qdrant-edge' (or 'qdrant'), or lexical.type 'bm25s'"
-            )
+        """BM25 search run by the store, filter applied inside the engine (the pipeline checked, when it was
+        built, that the store keeps sparse vectors)."""
         tokens = self._tokenizer.tokenize(query)
         if not tokens:
             return []
-        return store.search_sparse(bm25_query_vector(tokens), top_k, flt)
+        return self.store.search_sparse(bm25_query_vector(tokens), top_k, flt)

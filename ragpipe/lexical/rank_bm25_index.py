@@ -1,7 +1,7 @@
 """BM25 with rank-bm25's ``BM25Okapi``: a pure-Python reference engine (~40 ms/query at 5k chunks).
 
-Persisted like the bm25s engine (generations under ``<index_dir>/rank_bm25``, see
-:mod:`ragpipe.lexical.snapshot`) with the tokenized corpus; the model is rebuilt from those tokens on load.
+Persisted like the bm25s engine (``<generation>/rank_bm25``, see :mod:`ragpipe.lexical.in_process`) with the
+tokenized corpus; the model is rebuilt from those tokens on load.
 
 Note the variant: Okapi IDF is ``log((N - df + 0.5) / (df + 0.5))`` with negative values replaced
 by ``epsilon`` x the mean IDF, and term weights carry the ``(k1 + 1)`` factor; bm25s's "lucene"
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ragpipe.lexical.snapshot import SnapshotLexicalIndex
+from ragpipe.lexical.in_process import CHUNKS_FILE, InProcessLexicalIndex
 from ragpipe.lexical.tokenize import TokenizerOptions
 from ragpipe.registry import register
 from ragpipe.types import Chunk
@@ -41,27 +41,32 @@ class RankBm25Config(TokenizerOptions):
 
 
 @register("lexical", config=RankBm25Config)
-class RankBm25Index(SnapshotLexicalIndex[RankBm25Config]):
+class RankBm25Index(InProcessLexicalIndex[RankBm25Config]):
     """In-process BM25Okapi over every indexed chunk, rebuilt after each ingest."""
 
     folder = "rank_bm25"
     label = "rank-bm25"
+    files = (TOKENS_FILE,)
 
-    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> None:
+    def _write_model(self, folder: Path, ids: list[list[int]], vocab: dict[str, int]) -> int:
         """The tokens themselves: BM25Okapi is rebuilt from them on load."""
         words = list(vocab)  # vocab ids are 0..n-1 in insertion order
         with (folder / TOKENS_FILE).open("w", encoding="utf-8") as out:
             out.writelines(json.dumps([words[i] for i in row], ensure_ascii=False) + "\n" for row in ids)
+        return len(vocab)
 
     def _load_model(self, folder: Path, chunks: list[Chunk]) -> Any:
         from rank_bm25 import BM25Okapi
 
         with (folder / TOKENS_FILE).open(encoding="utf-8") as lines:
             tokens = [json.loads(line) for line in lines]
-        if not chunks:
-            return None
+        if len(tokens) != len(chunks):
+            raise ValueError(f"{TOKENS_FILE} holds {len(tokens)} rows but {CHUNKS_FILE} holds {len(chunks)} chunks")
         cfg = self.config
         return BM25Okapi(tokens, k1=cfg.k1, b=cfg.b, epsilon=cfg.epsilon)
+
+    def _vocabulary_size(self, model: Any) -> int:
+        return len(model.idf)
 
     def _query_terms(self, model: Any, tokens: list[str]) -> list[Any]:
         return [t for t in tokens if t in model.idf]

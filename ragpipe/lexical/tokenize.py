@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import field_validator
 
-from ragpipe.config.base import StageConfig
+from ragpipe.config.stages import LexicalConfig
 
 if TYPE_CHECKING:
     import Stemmer
@@ -51,7 +51,7 @@ def stemmer_names() -> list[str]:
     return sorted(Stemmer.algorithms())
 
 
-class TokenizerOptions(StageConfig):
+class TokenizerOptions(LexicalConfig):
     """Tokenizer fields shared by every lexical engine config."""
 
     stemmer: str | None = "english"

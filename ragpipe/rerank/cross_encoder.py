@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe._offline import offline_environment
+from ragpipe.config.stages import RerankerConfig
 from ragpipe.errors import ConfigError, ModelNotFoundError
+from ragpipe.extras import require
 from ragpipe.models import describe_missing, resolve_model
 from ragpipe.registry import register
 from ragpipe.types import ScoredChunk
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 RERANK_LEG = "rerank"
 
 
-class CrossEncoderRerankerConfig(StageConfig):
+class CrossEncoderRerankerConfig(RerankerConfig):
     """Rerank with a cross-encoder that reads (query, chunk text) pairs."""
 
     type: Literal["cross-encoder"] = "cross-encoder"
@@ -39,6 +40,9 @@ class CrossEncoderRerankerConfig(StageConfig):
     """Pairs scored per forward pass."""
     max_length: int = Field(default=512, ge=16)
     """Token limit of one (query, chunk) pair; longer pairs are truncated."""
+
+    def candidates(self, top_k: int) -> int:
+        return max(top_k, self.top_n)
 
 
 def _is_embedding_model(folder: Path) -> bool:
@@ -57,9 +61,8 @@ def _is_embedding_model(folder: Path) -> bool:
 class CrossEncoderReranker:
     """Sorts the first ``top_n`` chunks by cross-encoder score (``score`` and leg ``rerank``)."""
 
-    def __init__(self, config: CrossEncoderRerankerConfig, context: BuildContext) -> None:
+    def __init__(self, config: CrossEncoderRerankerConfig) -> None:
         self.config = config
-        self.context = context
         self._model: CrossEncoder | None = None
         self._load_lock = threading.Lock()
 
@@ -73,8 +76,7 @@ class CrossEncoderReranker:
             return self._model
 
     def _open_model(self) -> CrossEncoder:
-        from sentence_transformers import CrossEncoder
-
+        # A missing path or a bi-encoder folder is reported before torch is imported (seconds).
         name = self.config.model
         resolved = resolve_model(name)
         if isinstance(resolved, Path) and resolved.is_dir() and _is_embedding_model(resolved):
@@ -82,6 +84,10 @@ class CrossEncoderReranker:
                 f"rerank.model {name!r} ({resolved}) is an embedding (bi-encoder) model, not a cross-encoder; "
                 "its classifier head would be random. Point rerank.model at a cross-encoder model folder."
             )
+        require("sentence_transformers", "torch", "rerank.type 'cross-encoder'")
+        offline_environment()
+        from sentence_transformers import CrossEncoder
+
         try:
             return CrossEncoder(str(resolved), max_length=self.config.max_length, local_files_only=True)
         except (OSError, ValueError) as exc:

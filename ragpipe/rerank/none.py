@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import RerankerConfig
 from ragpipe.registry import register
 from ragpipe.types import ScoredChunk
 
 
-class NoRerankerConfig(StageConfig):
+class NoRerankerConfig(RerankerConfig):
     """No reranking: the fused retrieval ranking is final."""
 
     type: Literal["none"] = "none"
@@ -21,9 +20,8 @@ class NoRerankerConfig(StageConfig):
 class NoReranker:
     """Returns its input unchanged (as a new list)."""
 
-    def __init__(self, config: NoRerankerConfig, context: BuildContext) -> None:
+    def __init__(self, config: NoRerankerConfig) -> None:
         self.config = config
-        self.context = context
 
     def rerank(self, query: str, chunks: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         """The chunks in the order they came in."""

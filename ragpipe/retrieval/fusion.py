@@ -14,13 +14,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import FusionConfig
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Hit, ScoredChunk
 
 
-class RrfFusionConfig(StageConfig):
+class RrfFusionConfig(FusionConfig):
     type: Literal["rrf"] = "rrf"
     k: int = Field(default=60, ge=1)
     """RRF constant: larger values flatten the contribution of top ranks."""
@@ -28,7 +27,7 @@ class RrfFusionConfig(StageConfig):
     """Optional per-leg multipliers (e.g. ``{dense: 1.0, lexical: 0.5}``); missing legs weigh 1."""
 
 
-class ConvexFusionConfig(StageConfig):
+class ConvexFusionConfig(FusionConfig):
     type: Literal["convex"] = "convex"
     weight: float = Field(default=0.5, ge=0.0, le=1.0)
     """Weight of the dense leg; the lexical leg gets ``1 - weight``."""
@@ -61,7 +60,7 @@ def _ordered(
 
 @register("fusion", config=RrfFusionConfig)
 class RrfFusion:
-    def __init__(self, config: RrfFusionConfig, context: BuildContext | None = None) -> None:
+    def __init__(self, config: RrfFusionConfig) -> None:
         self.config = config
 
     def fuse(self, legs: Mapping[str, Sequence[Hit]], top_k: int) -> list[ScoredChunk]:
@@ -91,7 +90,7 @@ def _normalise(values: dict[str, float], method: str) -> tuple[dict[str, float],
 
 @register("fusion", config=ConvexFusionConfig)
 class ConvexFusion:
-    def __init__(self, config: ConvexFusionConfig, context: BuildContext | None = None) -> None:
+    def __init__(self, config: ConvexFusionConfig) -> None:
         self.config = config
 
     def fuse(self, legs: Mapping[str, Sequence[Hit]], top_k: int) -> list[ScoredChunk]:

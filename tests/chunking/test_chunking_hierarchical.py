@@ -18,13 +18,15 @@ def tokens(text: str) -> int:
     return len(get_tokenizer()(text))
 
 
-def chunk(document: Document, context, **fields) -> list:
-    return HierarchicalChunker(HierarchicalChunkerConfig(**fields), context).chunk(document)
+def chunk(document: Document, **fields) -> list:
+    return HierarchicalChunker(HierarchicalChunkerConfig(**fields)).chunk(document)
 
 
 def test_defaults() -> None:
     config = HierarchicalChunkerConfig()
     assert (config.chunk_sizes, config.chunk_overlap, config.index_levels) == ([800, 200], 20, "leaves")
+    assert config.longest_chunk_tokens() == 200  # only the leaves are embedded
+    assert HierarchicalChunkerConfig(index_levels="all").longest_chunk_tokens() == 800
 
 
 @pytest.mark.parametrize(
@@ -42,8 +44,8 @@ def test_invalid_config(fields: dict, message: str) -> None:
         HierarchicalChunkerConfig(**fields)
 
 
-def test_all_levels_link_children_to_enclosing_parents(context) -> None:
-    chunks = chunk(LONG, context, chunk_sizes=[400, 100, 40], index_levels="all")
+def test_all_levels_link_children_to_enclosing_parents() -> None:
+    chunks = chunk(LONG, chunk_sizes=[400, 100, 40], index_levels="all")
     assert_exact_slices(LONG, chunks)
     by_id = {c.id: c for c in chunks}
     assert len(by_id) == len(chunks)
@@ -70,9 +72,9 @@ def test_all_levels_link_children_to_enclosing_parents(context) -> None:
     assert [c.metadata["chunk_index"] for c in chunks] == list(range(len(chunks)))
 
 
-def test_leaves_carry_their_parent_span(context) -> None:
-    every = chunk(LONG, context, chunk_sizes=[400, 100], index_levels="all")
-    leaves = chunk(LONG, context, chunk_sizes=[400, 100])
+def test_leaves_carry_their_parent_span() -> None:
+    every = chunk(LONG, chunk_sizes=[400, 100], index_levels="all")
+    leaves = chunk(LONG, chunk_sizes=[400, 100])
     assert_exact_slices(LONG, leaves)
     parents = {c.id: c for c in every if c.metadata["chunk_level"] == 0}
     assert {c.id for c in leaves} == {c.id for c in every if c.metadata["chunk_level"] == 1}
@@ -83,26 +85,26 @@ def test_leaves_carry_their_parent_span(context) -> None:
         assert parent.start <= leaf.start < leaf.end <= parent.end
     assert [c.start for c in leaves] == sorted(c.start for c in leaves)
     assert uncovered(LONG, leaves) == ""
-    assert chunk(LONG, context, chunk_sizes=[400, 100]) == leaves  # deterministic
+    assert chunk(LONG, chunk_sizes=[400, 100]) == leaves  # deterministic
 
 
-def test_default_sizes_on_the_runbook(runbook: Document, context) -> None:
-    leaves = chunk(runbook, context)
+def test_default_sizes_on_the_runbook(runbook: Document) -> None:
+    leaves = chunk(runbook)
     assert_exact_slices(runbook, leaves)
     assert len(leaves) >= 4 and max(tokens(c.text) for c in leaves) <= 202
     assert uncovered(runbook, leaves) == ""
 
 
-def test_short_document_is_a_single_top_level_chunk(context) -> None:
+def test_short_document_is_a_single_top_level_chunk() -> None:
     doc = Document("note.md", "  A single short note.  ")
-    (leaf,) = chunk(doc, context)
+    (leaf,) = chunk(doc)
     assert (leaf.text, leaf.parent_id, leaf.metadata["chunk_level"]) == ("A single short note.", None, 0)
     assert (leaf.metadata["parent_start"], leaf.metadata["parent_end"]) == (leaf.start, leaf.end)
-    assert chunk(doc, context, index_levels="all") == [
+    assert chunk(doc, index_levels="all") == [
         type(leaf)(leaf.id, leaf.doc_id, leaf.text, leaf.start, leaf.end, {"chunk_index": 0, "chunk_level": 0})
     ]
 
 
 @pytest.mark.parametrize("levels", ["leaves", "all"])
-def test_blank_document_gives_no_chunks(levels: str, context) -> None:
-    assert chunk(Document("blank.md", "\n \n"), context, index_levels=levels) == []
+def test_blank_document_gives_no_chunks(levels: str) -> None:
+    assert chunk(Document("blank.md", "\n \n"), index_levels=levels) == []

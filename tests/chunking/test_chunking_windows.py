@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from ragpipe.chunking.base import SEGMENT_CHARS, segments
 from ragpipe.chunking.sentence import SentenceChunker, SentenceChunkerConfig
 from ragpipe.chunking.token import TokenChunker, TokenChunkerConfig
-from ragpipe.context import BuildContext
 from ragpipe.types import Document
 
 KINDS = {"sentence": (SentenceChunker, SentenceChunkerConfig), "token": (TokenChunker, TokenChunkerConfig)}
@@ -24,21 +23,22 @@ def tokens(text: str) -> int:
     return len(get_tokenizer()(text))
 
 
-def make(kind: str, context: BuildContext, **fields: int) -> SentenceChunker | TokenChunker:
+def make(kind: str, **fields: int) -> SentenceChunker | TokenChunker:
     chunker_cls, config_cls = KINDS[kind]
-    return chunker_cls(config_cls(**fields), context)
+    return chunker_cls(config_cls(**fields))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_defaults(kind: str) -> None:
     config = KINDS[kind][1]()
     assert (config.type, config.chunk_size, config.chunk_overlap) == (kind, 200, 20)
+    assert config.longest_chunk_tokens() == 200
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("size", "overlap"), [(200, 20), (64, 16), (40, 0)])
-def test_slices_order_coverage_and_size(kind: str, size: int, overlap: int, runbook: Document, context) -> None:
-    chunks = make(kind, context, chunk_size=size, chunk_overlap=overlap).chunk(runbook)
+def test_slices_order_coverage_and_size(kind: str, size: int, overlap: int, runbook: Document) -> None:
+    chunks = make(kind, chunk_size=size, chunk_overlap=overlap).chunk(runbook)
     assert len(chunks) >= max(3, tokens(RUNBOOK) // size)
     assert_exact_slices(runbook, chunks)
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)
@@ -49,9 +49,9 @@ def test_slices_order_coverage_and_size(kind: str, size: int, overlap: int, runb
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_overlap_only_when_configured(kind: str, runbook: Document, context) -> None:
+def test_overlap_only_when_configured(kind: str, runbook: Document) -> None:
     def overlapping_pairs(overlap: int) -> int:
-        chunks = make(kind, context, chunk_size=64, chunk_overlap=overlap).chunk(runbook)
+        chunks = make(kind, chunk_size=64, chunk_overlap=overlap).chunk(runbook)
         return sum(b.start < a.end for a, b in itertools.pairwise(chunks))
 
     assert overlapping_pairs(16) >= 3
@@ -59,9 +59,9 @@ def test_overlap_only_when_configured(kind: str, runbook: Document, context) -> 
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_deterministic_and_metadata_propagated(kind: str, runbook: Document, context) -> None:
-    first = make(kind, context).chunk(runbook)
-    again = make(kind, context).chunk(runbook)
+def test_deterministic_and_metadata_propagated(kind: str, runbook: Document) -> None:
+    first = make(kind).chunk(runbook)
+    again = make(kind).chunk(runbook)
     assert first == again
     assert len({c.id for c in first}) == len(first)
     assert all(c.metadata["team"] == "platform" and c.metadata["year"] == 2024 for c in first)
@@ -69,9 +69,9 @@ def test_deterministic_and_metadata_propagated(kind: str, runbook: Document, con
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_repeated_text_maps_to_increasing_offsets(kind: str, context) -> None:
+def test_repeated_text_maps_to_increasing_offsets(kind: str) -> None:
     doc = Document("twice.md", RUNBOOK + "\n" + RUNBOOK)
-    chunks = make(kind, context, chunk_size=100, chunk_overlap=10).chunk(doc)
+    chunks = make(kind, chunk_size=100, chunk_overlap=10).chunk(doc)
     assert_exact_slices(doc, chunks)
     assert all(a.start < b.start for a, b in itertools.pairwise(chunks))
     assert chunks[-1].end == len(doc.text.rstrip())
@@ -80,20 +80,20 @@ def test_repeated_text_maps_to_increasing_offsets(kind: str, context) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("text", ["", "   \n\t \n"])
-def test_blank_document_gives_no_chunks(kind: str, text: str, context) -> None:
-    assert make(kind, context).chunk(Document("blank.txt", text)) == []
+def test_blank_document_gives_no_chunks(kind: str, text: str) -> None:
+    assert make(kind).chunk(Document("blank.txt", text)) == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_short_document_is_one_chunk_without_surrounding_whitespace(kind: str, context) -> None:
+def test_short_document_is_one_chunk_without_surrounding_whitespace(kind: str) -> None:
     doc = Document("short.txt", "\n\n  One short line, nothing more.  \n")
-    (chunk,) = make(kind, context).chunk(doc)
+    (chunk,) = make(kind).chunk(doc)
     assert (chunk.start, chunk.end, chunk.text) == (4, 33, "One short line, nothing more.")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_concurrent_first_use_is_safe(kind: str, runbook: Document, context) -> None:
-    chunker = make(kind, context, chunk_size=64, chunk_overlap=8)
+def test_concurrent_first_use_is_safe(kind: str, runbook: Document) -> None:
+    chunker = make(kind, chunk_size=64, chunk_overlap=8)
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda _: chunker.chunk(runbook), range(6)))
     assert all(r == results[0] for r in results) and results[0]
@@ -132,11 +132,11 @@ def test_segments_cover_the_text_and_cut_at_the_best_break(text: str, cuts: list
 
 
 @pytest.mark.parametrize("kind", ["sentence", "token"])
-def test_a_document_longer_than_a_segment_is_chunked_segment_by_segment(kind: str, runbook: Document, context) -> None:
+def test_a_document_longer_than_a_segment_is_chunked_segment_by_segment(kind: str, runbook: Document) -> None:
     paragraphs = "\n\n".join(f"Paragraph {i}: {runbook.text}" for i in range(60))
     long_doc = Document(id="long.md", text=paragraphs, metadata={})
     assert len(long_doc.text) > SEGMENT_CHARS
-    chunks = make(kind, context, chunk_size=64, chunk_overlap=0).chunk(long_doc)
+    chunks = make(kind, chunk_size=64, chunk_overlap=0).chunk(long_doc)
     assert_exact_slices(long_doc, chunks)
     assert uncovered(long_doc, chunks) == ""
     assert [c.start for c in chunks] == sorted(c.start for c in chunks)

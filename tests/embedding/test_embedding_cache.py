@@ -1,4 +1,7 @@
-"""EmbeddingCache and CachedEmbedder with the real ONNX embedder (fast) over a temporary SQLite file."""
+"""EmbeddingCache and the ingest's CachedEmbedder over a temporary SQLite file.
+
+The cache's behaviour does not depend on the model, so the deterministic ``hashing`` embedder stands in for it.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.embedding.cache import CachedEmbedder, EmbeddingCache
-from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
+from ragpipe.embedding.hashing import HashingEmbedder, HashingEmbedderConfig
 from ragpipe.errors import RagpipeError
 
 TEXTS = [
@@ -23,12 +24,13 @@ TEXTS = [
     "The mitochondria is the powerhouse of the cell.",
     "Vitamin D deficiency is associated with bone loss.",
 ]
+DIMENSION = 64
 
 
 class CallRecorder:
     """Wraps a real embedder and records the texts it was asked to embed."""
 
-    def __init__(self, inner: OnnxEmbedder) -> None:
+    def __init__(self, inner: HashingEmbedder) -> None:
         self.inner = inner
         self.documents: list[str] = []
         self.queries: list[str] = []
@@ -41,6 +43,13 @@ class CallRecorder:
     def dimension(self) -> int:
         return self.inner.dimension
 
+    @property
+    def max_input_tokens(self) -> int | None:
+        return self.inner.max_input_tokens
+
+    def input_lengths(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.input_lengths(texts)
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         self.documents.extend(texts)
         return self.inner.embed_documents(texts)
@@ -50,56 +59,81 @@ class CallRecorder:
         return self.inner.embed_queries(texts)
 
 
-@pytest.fixture(scope="module")
-def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxEmbedder:
-    root = tmp_path_factory.mktemp("onnx")
-    return OnnxEmbedder(OnnxConfig(), BuildContext(RuntimeSettings(), index_dir=root, cache_dir=root))
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION))
 
 
-def test_second_call_computes_nothing(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    recorder = CallRecorder(onnx_embedder)
-    cached = CachedEmbedder(recorder, EmbeddingCache(tmp_path / "embeddings.sqlite"))
+def cached_over(inner: HashingEmbedder | CallRecorder, folder: Path) -> CachedEmbedder:
+    return CachedEmbedder(inner, EmbeddingCache(folder / "embeddings.sqlite"))
+
+
+def test_second_call_computes_nothing(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    recorder = CallRecorder(embedder)
+    cached = cached_over(recorder, tmp_path)
     first = cached.embed_documents(TEXTS)
     assert (cached.computed, cached.reused) == (3, 0)
     second = cached.embed_documents(TEXTS)
     assert (cached.computed, cached.reused) == (3, 3)
     assert recorder.documents == TEXTS
     np.testing.assert_array_equal(first, second)
-    np.testing.assert_allclose(first, onnx_embedder.embed_documents(TEXTS), atol=1e-6)
-    assert first.dtype == np.float32 and first.shape == (3, 384)
+    np.testing.assert_array_equal(first, embedder.embed_documents(TEXTS))
+    assert first.dtype == np.float32 and first.shape == (3, DIMENSION) and first.flags.c_contiguous
 
 
-def test_duplicates_in_one_call_are_embedded_once(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    recorder = CallRecorder(onnx_embedder)
-    cached = CachedEmbedder(recorder, EmbeddingCache(tmp_path / "embeddings.sqlite"))
+def test_counts_are_per_run_while_the_file_is_shared(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    cached_over(embedder, tmp_path).embed_documents(TEXTS[:2])
+    next_run = cached_over(embedder, tmp_path)
+    next_run.embed_documents(TEXTS)
+    assert (next_run.computed, next_run.reused) == (1, 2)
+    assert next_run.cache.count(embedder.model_id) == 3
+
+
+def test_duplicates_in_one_call_are_embedded_once(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    recorder = CallRecorder(embedder)
+    cached = cached_over(recorder, tmp_path)
     vectors = cached.embed_documents([TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[0]])
     assert recorder.documents == [TEXTS[0], TEXTS[1]]
     assert (cached.computed, cached.reused) == (2, 2)
     np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_array_equal(vectors[0], vectors[3])
 
 
-def test_mixed_hits_and_misses_keep_input_order(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    cached = CachedEmbedder(onnx_embedder, EmbeddingCache(tmp_path / "embeddings.sqlite"))
+def test_mixed_hits_and_misses_keep_input_order(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    recorder = CallRecorder(embedder)
+    cached = cached_over(recorder, tmp_path)
     cached.embed_documents([TEXTS[1]])
     mixed = [TEXTS[2], TEXTS[1], "A brand new sentence about kidneys.", TEXTS[0]]
     vectors = cached.embed_documents(mixed)
     assert (cached.computed, cached.reused) == (4, 1)
-    np.testing.assert_allclose(vectors, onnx_embedder.embed_documents(mixed), atol=1e-6)
+    assert recorder.documents == [TEXTS[1], TEXTS[2], "A brand new sentence about kidneys.", TEXTS[0]]
+    np.testing.assert_array_equal(vectors, embedder.embed_documents(mixed))
 
 
-def test_a_new_process_reuses_the_cache_file(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    path = tmp_path / "embeddings.sqlite"
-    here = CachedEmbedder(onnx_embedder, EmbeddingCache(path)).embed_documents(TEXTS)
+def test_vectors_of_another_model_id_are_not_reused(tmp_path: Path) -> None:
+    plain = HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION))
+    prefixed = CallRecorder(HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION, document_prefix="passage: ")))
+    cached_over(plain, tmp_path).embed_documents(TEXTS)
+    second = cached_over(prefixed, tmp_path)
+    second.embed_documents(TEXTS)
+    assert prefixed.documents == TEXTS and second.computed == 3
+    assert second.cache.count() == 6
+
+
+def test_a_new_process_reuses_the_cache_file(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    here = cached_over(embedder, tmp_path).embed_documents(TEXTS)
     code = f"""
 import json, sys
 from pathlib import Path
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.embedding.cache import CachedEmbedder, EmbeddingCache
-from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
-root = Path({str(tmp_path)!r})
-inner = OnnxEmbedder(OnnxConfig(), BuildContext(RuntimeSettings(), index_dir=root, cache_dir=root))
-cached = CachedEmbedder(inner, EmbeddingCache(root / "embeddings.sqlite"))
+from ragpipe.embedding.hashing import HashingEmbedder, HashingEmbedderConfig
+
+class Refuse(HashingEmbedder):
+    def embed_documents(self, texts):
+        raise AssertionError(f"embedded again: {{texts}}")
+
+inner = Refuse(HashingEmbedderConfig(dimension={DIMENSION}))
+cached = CachedEmbedder(inner, EmbeddingCache(Path({str(tmp_path)!r}) / "embeddings.sqlite"))
 vectors = cached.embed_documents(json.loads(sys.argv[1]))
 print(json.dumps({{"computed": cached.computed, "reused": cached.reused, "vectors": vectors.tolist()}}))
 """
@@ -125,6 +159,14 @@ def test_model_ids_do_not_collide(tmp_path: Path) -> None:
     assert (cache.count("model-a"), cache.count("model-b"), cache.count()) == (2, 1, 3)
 
 
+def test_an_existing_entry_is_kept(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
+    cache.put_many("m", TEXTS[:1], np.ones((1, 2), dtype=np.float32))
+    cache.put_many("m", TEXTS[:1], np.zeros((1, 2), dtype=np.float32))
+    np.testing.assert_array_equal(cache.get_many("m", TEXTS[:1])[0], [1.0, 1.0])
+    assert cache.count() == 1
+
+
 def test_many_lookups_beyond_one_sql_batch(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
     texts = [f"text number {i}" for i in range(1200)]
@@ -132,7 +174,8 @@ def test_many_lookups_beyond_one_sql_batch(tmp_path: Path) -> None:
     cache.put_many("m", texts[::2], vectors[::2])
     found = cache.get_many("m", texts)
     assert [v is None for v in found] == [i % 2 == 1 for i in range(1200)]
-    np.testing.assert_array_equal(found[600], vectors[600])
+    np.testing.assert_array_equal(found[600], [1200.0, 1201.0])
+    np.testing.assert_array_equal(found[1198], [2396.0, 2397.0])
 
 
 def test_put_many_rejects_mismatched_shapes(tmp_path: Path) -> None:
@@ -144,13 +187,20 @@ def test_put_many_rejects_mismatched_shapes(tmp_path: Path) -> None:
 def test_corrupt_cache_file_raises_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "embeddings.sqlite"
     path.write_bytes(b"this is not a sqlite database" * 100)
-    with pytest.raises(RagpipeError, match=r"embeddings\.sqlite"):
+    with pytest.raises(RagpipeError, match=r"embeddings\.sqlite.*delete the file"):
         EmbeddingCache(path).get_many("m", TEXTS)
 
 
-def test_concurrent_threads_embed_each_text_once(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    recorder = CallRecorder(onnx_embedder)
-    cached = CachedEmbedder(recorder, EmbeddingCache(tmp_path / "embeddings.sqlite"))
+def test_in_dir_names_the_shared_file(tmp_path: Path) -> None:
+    cache = EmbeddingCache.in_dir(tmp_path / "cache")
+    assert cache.path == tmp_path / "cache" / "embeddings.sqlite"
+    cache.put_many("m", TEXTS[:1], np.ones((1, 2), dtype=np.float32))
+    assert cache.path.is_file()
+
+
+def test_concurrent_threads_embed_each_text_once(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    recorder = CallRecorder(embedder)
+    cached = cached_over(recorder, tmp_path)
     texts = [f"Sentence {i} about cells and proteins." for i in range(40)]
     results: list[np.ndarray] = []
     threads = [threading.Thread(target=lambda: results.append(cached.embed_documents(texts))) for _ in range(4)]
@@ -160,27 +210,26 @@ def test_concurrent_threads_embed_each_text_once(tmp_path: Path, onnx_embedder: 
         t.join()
     assert sorted(recorder.documents) == sorted(texts)
     assert (cached.computed, cached.reused) == (40, 120)
+    assert len(results) == 4
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
 
 
-def test_queries_use_an_in_memory_lru_only(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    recorder = CallRecorder(onnx_embedder)
-    cache = EmbeddingCache(tmp_path / "embeddings.sqlite")
-    cached = CachedEmbedder(recorder, cache, query_cache_size=2)
-    q1, q2, q3 = "what inhibits platelets?", "what powers the cell?", "vitamin d and bones"
-    first = cached.embed_queries([q1, q2, q1])
-    np.testing.assert_array_equal(first[0], first[2])
-    cached.embed_queries([q1])
-    assert recorder.queries == [q1, q2]
-    cached.embed_queries([q3])  # evicts q2, the least recently used
-    cached.embed_queries([q1, q2])
-    assert recorder.queries == [q1, q2, q3, q2]
-    assert cache.count() == 0 and (cached.computed, cached.reused) == (0, 0)
+def test_queries_pass_straight_through(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    recorder = CallRecorder(embedder)
+    cached = cached_over(recorder, tmp_path)
+    queries = ["what inhibits platelets?", "what inhibits platelets?"]
+    vectors = cached.embed_queries(queries)
+    cached.embed_queries(queries[:1])
+    assert recorder.queries == [*queries, queries[0]]  # no query cache here (see QueryEmbedder)
+    np.testing.assert_array_equal(vectors, embedder.embed_queries(queries))
+    assert cached.cache.count() == 0 and (cached.computed, cached.reused) == (0, 0)
 
 
-def test_empty_input(tmp_path: Path, onnx_embedder: OnnxEmbedder) -> None:
-    cached = CachedEmbedder(onnx_embedder, EmbeddingCache(tmp_path / "embeddings.sqlite"))
-    assert cached.embed_documents([]).shape == (0, 384)
-    assert cached.embed_queries([]).shape == (0, 384)
-    assert cached.model_id == onnx_embedder.model_id and cached.dimension == 384
+def test_empty_input_and_delegated_properties(tmp_path: Path, embedder: HashingEmbedder) -> None:
+    cached = cached_over(embedder, tmp_path)
+    assert cached.embed_documents([]).shape == (0, DIMENSION)
+    assert cached.embed_queries([]).shape == (0, DIMENSION)
+    assert cached.model_id == embedder.model_id and cached.dimension == DIMENSION
+    assert cached.max_input_tokens is None
+    assert cached.input_lengths(["two words", "three more words"]) == [2, 3]

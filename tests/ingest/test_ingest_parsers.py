@@ -16,11 +16,11 @@ from ragpipe.ingest.parsers.markdown import MarkdownParser, MarkdownParserConfig
 from ragpipe.ingest.parsers.pdf import PdfParser, PdfParserConfig
 from ragpipe.ingest.parsers.text import TextParser, TextParserConfig
 
-TEXT = TextParser(TextParserConfig(), None)
-MARKDOWN = MarkdownParser(MarkdownParserConfig(), None)
-HTML = HtmlParser(HtmlParserConfig(), None)
-DOCX = DocxParser(DocxParserConfig(), None)
-PDF = PdfParser(PdfParserConfig(), None)
+TEXT = TextParser(TextParserConfig())
+MARKDOWN = MarkdownParser(MarkdownParserConfig())
+HTML = HtmlParser(HtmlParserConfig())
+DOCX = DocxParser(DocxParserConfig())
+PDF = PdfParser(PdfParserConfig())
 
 
 # --- text -------------------------------------------------------------------------------------

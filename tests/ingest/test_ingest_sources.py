@@ -8,7 +8,7 @@ import pytest
 
 from ragpipe.config.models import SourceConfig
 from ragpipe.errors import ConfigError
-from ragpipe.ingest.sources import FoundFile, discover, glob_to_regex
+from ragpipe.ingest.sources import FoundFile, SkippedPath, discover, glob_to_regex
 
 
 def ids(source: SourceConfig, base_dir: Path) -> list[str]:
@@ -111,7 +111,9 @@ def test_hidden_files_when_an_include_names_them(tree: Path) -> None:
     ]
 
 
-def test_symlink_loop_terminates_and_linked_folders_are_followed(tmp_path: Path) -> None:
+@pytest.fixture
+def linked(tmp_path: Path) -> Path:
+    """A source folder with a symlink loop, two links to one outside folder and a link to an outside file."""
     root = tmp_path / "corpus"
     (root / "sub").mkdir(parents=True)
     (root / "sub" / "doc.txt").write_text("x")
@@ -119,9 +121,49 @@ def test_symlink_loop_terminates_and_linked_folders_are_followed(tmp_path: Path)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "linked.txt").write_text("y")
+    (tmp_path / "secret.txt").write_text("z")
     (root / "zz-link").symlink_to(outside, target_is_directory=True)
     (root / "sub" / "again").symlink_to(outside, target_is_directory=True)
-    assert ids(SourceConfig(path=str(root)), tmp_path) == ["sub/again/linked.txt", "sub/doc.txt"]
+    (root / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    return root
+
+
+def test_symlinks_leading_outside_the_source_are_skipped_and_reported(linked: Path) -> None:
+    skipped: list[SkippedPath] = []
+    found = [f.doc_id for f in discover(SourceConfig(path=str(linked)), linked.parent, on_skip=skipped.append)]
+    assert found == ["sub/doc.txt"]  # the loop ends; nothing outside the folder is published
+    reasons = {s.rel: s.reason for s in skipped}
+    assert set(reasons) == {"secret.txt", "sub/again", "sub/loop", "zz-link"}
+    for rel in ("secret.txt", "sub/again", "zz-link"):
+        assert "outside the source folder" in reasons[rel] and "follow_external_symlinks: true" in reasons[rel]
+    assert reasons["sub/loop"].startswith("symlink loop")
+    assert not any(s.failed for s in skipped)
+
+
+def test_external_symlinks_are_followed_when_allowed_and_each_folder_walked_once(linked: Path) -> None:
+    source = SourceConfig(path=str(linked), follow_external_symlinks=True)
+    skipped: list[SkippedPath] = []
+    found = [f.doc_id for f in discover(source, linked.parent, on_skip=skipped.append)]
+    assert found == ["secret.txt", "sub/again/linked.txt", "sub/doc.txt"]
+    assert {s.rel: s.reason.split(":")[0] for s in skipped} == {
+        "sub/loop": "symlink loop",
+        "zz-link": "second link to a folder",
+    }
+
+
+def test_under_limits_discovery_to_a_part_of_the_source_with_the_same_ids(tree: Path) -> None:
+    source = SourceConfig(path=str(tree), include=["**/*.md"])
+    assert [f.doc_id for f in discover(source, tree.parent, under=tree / "guide")] == [
+        "guide/deep/more/notes.md",
+        "guide/intro.md",
+    ]
+    [single] = discover(source, tree.parent, under=tree / "guide" / "intro.md")
+    assert single == FoundFile(path=tree / "guide" / "intro.md", doc_id="guide/intro.md", root=tree, metadata={})
+    assert list(discover(source, tree.parent, under=tree / "a.txt")) == []  # not included
+    assert list(discover(source, tree.parent, under=tree / "guide" / ".cache")) == []  # hidden
+    assert [f.doc_id for f in discover(source, tree.parent, under=tree)] == ids(source, tree.parent)
+    with pytest.raises(ConfigError, match="is not inside the source folder"):
+        list(discover(source, tree.parent, under=tree.parent / "elsewhere"))
 
 
 def test_broken_symlink_is_reported_not_dropped(tmp_path: Path) -> None:

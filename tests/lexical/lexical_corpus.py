@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
+from ragpipe.index_location import IndexLocation
 from ragpipe.types import Chunk
 
 # (doc_id, team, year, text)
@@ -49,7 +48,6 @@ def make_chunks() -> list[Chunk]:
     return chunks
 
 
-def make_context(index_dir: Path) -> BuildContext:
-    return BuildContext(
-        settings=RuntimeSettings(data_dir=index_dir), index_dir=index_dir, cache_dir=index_dir / "cache"
-    )
+def make_location(folder: Path, writable: bool = True) -> IndexLocation:
+    """A generation folder that is its own index root (a work generation when ``writable``)."""
+    return IndexLocation(folder=folder, root=folder, writable=writable)

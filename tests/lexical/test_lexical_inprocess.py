@@ -1,17 +1,19 @@
-"""The in-process engines (bm25s, rank-bm25) on a tiny real corpus: ranking, filters, persistence."""
+"""The in-process engines (bm25s, rank-bm25) on a tiny real corpus: ranking, filters, their files in a generation."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from lexical_corpus import make_chunks, make_context
+from lexical_corpus import make_chunks, make_location
 
-from ragpipe.errors import IndexNotFoundError
+from ragpipe.errors import IndexDamagedError
 from ragpipe.filters import matches, parse_filter
 from ragpipe.lexical.bm25s_index import Bm25sConfig, Bm25sIndex
 from ragpipe.lexical.rank_bm25_index import RankBm25Config, RankBm25Index
@@ -41,14 +43,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dirs = {}
     for name, (cls, cfg) in ENGINES.items():
         index_dir = tmp_path_factory.mktemp(name)
-        cls(cfg(), make_context(index_dir)).rebuild(iter(make_chunks()))
+        cls(cfg(), make_location(index_dir)).rebuild(iter(make_chunks()))
         dirs[name] = index_dir
     return dirs
 
 
-def open_index(name: str, index_dir: Path) -> LexicalIndex:
+def open_index(name: str, index_dir: Path, **fields: object) -> LexicalIndex:
+    """A reader of the published generation ``index_dir``."""
     cls, cfg = ENGINES[name]
-    return cls(cfg(), make_context(index_dir))
+    return cls(cfg(**fields), make_location(index_dir, writable=False))
+
+
+def writer(name: str, index_dir: Path) -> LexicalIndex:
+    """The index of a work generation ``index_dir``."""
+    cls, cfg = ENGINES[name]
+    return cls(cfg(), make_location(index_dir))
+
+
+def distinct_tokens(chunks: list[Chunk]) -> int:
+    return len({t for tokens in Tokenizer().tokenize_many([c.text for c in chunks]) for t in tokens})
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -149,30 +162,98 @@ def test_a_new_object_on_the_same_folder_returns_the_same_results(name: str, bui
 
 
 @pytest.mark.parametrize("name", ENGINES)
-def test_a_rebuild_is_seen_by_open_readers_and_old_generations_are_pruned(name: str, tmp_path: Path) -> None:
-    chunks = make_chunks()
-    writer, reader = open_index(name, tmp_path), open_index(name, tmp_path)
-    with pytest.raises(IndexNotFoundError, match="run `ragpipe ingest`"):
-        reader.search("latency", 3)
-    writer.rebuild(chunks[:10])
-    assert reader.search("kubernetes", 3) == []
-    writer.rebuild(chunks)
+def test_a_rebuild_writes_the_files_directly_into_the_generation(name: str, tmp_path: Path) -> None:
+    index = writer(name, tmp_path)
+    index.rebuild(make_chunks()[:10])
+    folder = tmp_path / ENGINES[name][0].folder
+    assert all(p.parent == folder for p in tmp_path.rglob("*") if p.is_file())
+    assert {"chunks.jsonl", "meta.json", *ENGINES[name][0].files} == {p.name for p in folder.iterdir()}
+    assert not (folder / "CURRENT").exists() and [p.name for p in tmp_path.iterdir()] == [folder.name]
+    assert index.search("kubernetes", 3) == []  # not among the first 10 chunks
+    index.rebuild(make_chunks())  # a rebuild replaces the files and what this object serves
+    assert index.search("kubernetes", 3)[0].chunk.id == "misc/kubernetes.md#0"
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]  # no staging folder left behind
+    index.rebuild([])
+    assert index.search("latency", 3) == []  # empty index: no results, no error
+    reader = open_index(name, tmp_path)
+    reader.open()
+    assert reader.search("latency", 3) == []
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_a_reader_loads_the_files_once(name: str, tmp_path: Path) -> None:
+    writer(name, tmp_path).rebuild(make_chunks())
+    reader = open_index(name, tmp_path)
+    reader.open()
+    shutil.rmtree(tmp_path / ENGINES[name][0].folder)  # never read again once loaded
     assert reader.search("kubernetes", 3)[0].chunk.id == "misc/kubernetes.md#0"
-    writer.rebuild(chunks[:4])
-    writer.rebuild([])
-    assert reader.search("latency", 3) == []  # empty index: no results, no error
-    root = next(p for p in tmp_path.iterdir() if p.is_dir())
-    generations = [p for p in root.iterdir() if p.is_dir()]
-    assert len(generations) == 2  # the live one and the previous one
-    assert not [p for p in root.iterdir() if p.name.startswith(".")]  # no temp leftovers
+    with pytest.raises(IndexDamagedError):
+        open_index(name, tmp_path).search("kubernetes", 3)  # a new reader loads on its first search
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_a_missing_index_is_damaged_and_names_its_file(name: str, tmp_path: Path) -> None:
+    reader = open_index(name, tmp_path)
+    with pytest.raises(IndexDamagedError, match="run `ragpipe ingest`") as err:
+        reader.open()
+    assert err.value.path == str(tmp_path / ENGINES[name][0].folder / "meta.json")
+    assert "missing" in err.value.reason
+
+
+def _empty_engine_file(folder: Path, name: str) -> str:
+    target = folder / ENGINES[name][0].files[-1]
+    target.write_bytes(b"")
+    return str(target)
+
+
+def _garbage_meta(folder: Path, name: str) -> str:
+    (folder / "meta.json").write_text("{not json", encoding="utf-8")
+    return str(folder)
+
+
+def _rows_mismatch(folder: Path, name: str) -> str:
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "rows": 19}))
+    return str(folder / "chunks.jsonl")
+
+
+def _vocabulary_mismatch(folder: Path, name: str) -> str:
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "vocabulary": meta["vocabulary"] + 1}))
+    return str(folder / ENGINES[name][0].files[0])
+
+
+def _missing_chunks(folder: Path, name: str) -> str:
+    (folder / "chunks.jsonl").unlink()
+    return str(folder / "chunks.jsonl")
+
+
+@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_empty_engine_file, "file is empty"),
+        (_garbage_meta, "cannot read"),
+        (_rows_mismatch, "holds 20 chunks, but the index was built with 19"),
+        (_vocabulary_mismatch, "terms, but the index was built with"),
+        (_missing_chunks, "missing"),
+    ],
+)
+def test_a_damaged_file_is_reported_on_open(name: str, damage: Any, reason: str, tmp_path: Path) -> None:
+    writer(name, tmp_path).rebuild(make_chunks())
+    path = damage(tmp_path / ENGINES[name][0].folder, name)
+    with pytest.raises(IndexDamagedError) as err:
+        open_index(name, tmp_path).open()
+    assert err.value.path == path
+    assert reason in err.value.reason
 
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_an_index_built_with_other_settings_is_refused(name: str, built: dict[str, Path]) -> None:
-    cls, cfg = ENGINES[name]
-    other = cls(cfg(k1=2.0), make_context(built[name]))
-    with pytest.raises(IndexNotFoundError, match="was built with"):
+    other = open_index(name, built[name], k1=2.0)
+    with pytest.raises(IndexDamagedError, match=r"built with .*k1.: 1\.2.* but the config says .*k1.: 2\.0") as err:
         other.search("latency", 3)
+    assert err.value.path == str(built[name] / ENGINES[name][0].folder / "meta.json")
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -192,12 +273,18 @@ def test_concurrent_first_searches_load_once_and_agree(name: str, built: dict[st
     assert results == [expected] * 8
 
 
-def test_persisted_chunk_rows_are_plain_json(built: dict[str, Path]) -> None:
-    root = built["bm25s"] / "bm25s"
-    live = root / (root / "CURRENT").read_text()
-    rows = [json.loads(line) for line in (live / "chunks.jsonl").read_text().splitlines()]
+@pytest.mark.parametrize("name", ENGINES)
+def test_persisted_rows_and_meta_are_plain_json(name: str, built: dict[str, Path]) -> None:
+    folder = built[name] / ENGINES[name][0].folder
+    rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == [c.id for c in make_chunks()]
     assert rows[0]["metadata"] == {"team": "platform", "year": 2021, "tags": ["ops", "platform"]}
+    meta = json.loads((folder / "meta.json").read_text())
+    assert set(meta) == {"settings", "rows", "vocabulary"}
+    assert meta["settings"] == ENGINES[name][1]().model_dump(mode="json") and meta["rows"] == 20
+    # the corpus has 105 distinct tokens; bm25s adds one entry of its own, the empty token
+    assert distinct_tokens(make_chunks()) == 105
+    assert meta["vocabulary"] == (106 if name == "bm25s" else 105)
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -209,8 +296,7 @@ def test_equal_scores_rank_by_chunk_id_whatever_the_indexing_order(name: str, tm
     corpus = make_chunks() + twins
     rankings = []
     for order, chunks in {"forward": corpus, "reversed": corpus[::-1]}.items():
-        cls, cfg = ENGINES[name]
-        index = cls(cfg(), make_context(tmp_path / order))
+        index = writer(name, tmp_path / order)
         index.rebuild(iter(chunks))
         rankings.append([(h.chunk.id, h.score) for h in index.search("billing rollback drill", 5)])
     assert rankings[0] == rankings[1]

@@ -9,16 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from lexical_corpus import make_chunks, make_context
+from lexical_corpus import make_chunks, make_location
 
 from ragpipe import registry
-from ragpipe.context import BuildContext
-from ragpipe.errors import ConfigError
+from ragpipe.errors import ConfigError, IndexDamagedError
 from ragpipe.filters import matches, parse_filter
 from ragpipe.lexical.bm25s_index import Bm25sConfig
 from ragpipe.lexical.qdrant_sparse import QdrantSparseConfig, bm25_document_vector, bm25_query_vector, term_id
 from ragpipe.lexical.tokenize import Tokenizer
-from ragpipe.types import SparseVector
+from ragpipe.protocols import VectorStore
 
 QUERIES = ["latency", "p95 latency alerts", "kubernetes nodes", "rotate keys", "failed run", "v2 schema"]
 
@@ -33,23 +32,32 @@ def dense_rows(n: int) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def open_pair(index_dir: Path, **lexical: Any) -> tuple[BuildContext, Any]:
-    context = make_context(index_dir)
-    context.store = registry.build("store", store_config(), context)
-    return context, registry.build("lexical", QdrantSparseConfig(**lexical), context)
+Pair = tuple[VectorStore, Any]
+
+
+def open_pair(index_dir: Path, writable: bool = True, **lexical: Any) -> Pair:
+    """The store and qdrant-sparse index of one generation folder, built as the factory builds them."""
+    location = make_location(index_dir, writable)
+    store = registry.build("store", store_config(), {"location": location})
+    return store, registry.build("lexical", QdrantSparseConfig(**lexical), {"location": location, "store": store})
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BuildContext, Any]]:
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("qdrant-sparse")
+
+
+@pytest.fixture(scope="module")
+def ingested(folder: Path) -> Iterator[Pair]:
     """The corpus written to a real qdrant-edge store with qdrant-sparse vectors, as the pipeline does."""
-    context, index = open_pair(tmp_path_factory.mktemp("qdrant-sparse"))
+    store, index = open_pair(folder)
     chunks = make_chunks()
     for part in (chunks[:12], chunks[12:]):  # two batches: the second reuses the first batch's avg_len
-        context.store.upsert(part, dense_rows(len(part)), index.encode(part))
+        store.upsert(part, dense_rows(len(part)), index.encode(part))
     index.rebuild(iter(chunks))
-    context.store.flush()
-    yield context, index
-    context.store.close()
+    store.flush()
+    yield store, index
+    store.close()
 
 
 def test_encode_gives_bm25_term_frequency_weights() -> None:
@@ -64,22 +72,46 @@ def test_encode_gives_bm25_term_frequency_weights() -> None:
     assert dict(zip(query.indices, query.values, strict=True)) == {term_id("latenc"): 2.0, term_id("p95"): 1.0}
 
 
-def test_avg_len_is_measured_on_the_first_batch_and_persisted(ingested: tuple[BuildContext, Any]) -> None:
-    context, _ = ingested
+def test_avg_len_is_measured_on_the_first_batch_and_persisted(folder: Path, ingested: Pair) -> None:
+    store, _ = ingested
     tokens = Tokenizer().tokenize_many([c.text for c in make_chunks()[:12]])
-    state = json.loads((context.index_dir / "qdrant_sparse.json").read_text())
-    assert state["avg_len"] == pytest.approx(sum(map(len, tokens)) / 12)
+    state = json.loads((folder / "qdrant_sparse.json").read_text())
+    assert state == {"avg_len": pytest.approx(sum(map(len, tokens)) / 12), "measured_on_chunks": 12}
     # a later object (a re-ingest) encodes with the persisted value, not with its own batch's length
-    later = registry.build("lexical", QdrantSparseConfig(), make_context(context.index_dir))
+    location = make_location(folder)
+    later = registry.build("lexical", QdrantSparseConfig(), {"location": location, "store": store})
     chunk = make_chunks()[-1]
     tokens = Tokenizer().tokenize(chunk.text)
     assert later.encode([chunk]) == [bm25_document_vector(tokens, 1.2, 0.75, state["avg_len"])]
-    fixed = registry.build("lexical", QdrantSparseConfig(avg_len=3.0), make_context(context.index_dir))
+    fixed = registry.build("lexical", QdrantSparseConfig(avg_len=3.0), {"location": location, "store": store})
     assert fixed.encode([chunk]) == [bm25_document_vector(tokens, 1.2, 0.75, 3.0)]
     assert fixed.encode([]) == []
 
 
-def test_rare_term_ranks_first_and_rebuild_is_a_no_op(ingested: tuple[BuildContext, Any]) -> None:
+def test_open_reads_the_persisted_avg_len_and_reports_a_damaged_file(tmp_path: Path) -> None:
+    (tmp_path / "qdrant_sparse.json").write_text(json.dumps({"avg_len": 4.5}))
+    _, index = open_pair(tmp_path, writable=False)
+    index.open()
+    assert index.average_length() == 4.5
+    (tmp_path / "qdrant_sparse.json").write_text(json.dumps({"avg_len": -1}))
+    _, damaged = open_pair(tmp_path, writable=False)
+    with pytest.raises(IndexDamagedError, match="'avg_len' must be a positive number") as err:
+        damaged.open()
+    assert err.value.path == str(tmp_path / "qdrant_sparse.json")
+    _, fixed = open_pair(tmp_path, writable=False, avg_len=3.0)
+    fixed.open()  # the config fixes avg_len: the file is not read
+    assert fixed.average_length() == 3.0
+
+
+def test_avg_len_without_a_first_batch_is_a_config_error(tmp_path: Path) -> None:
+    _, index = open_pair(tmp_path)
+    index.open()  # nothing persisted yet: nothing to check
+    with pytest.raises(ConfigError, match=r"lexical\.avg_len is not set"):
+        index.average_length()
+    assert not (tmp_path / "qdrant_sparse.json").exists()
+
+
+def test_rare_term_ranks_first_and_rebuild_is_a_no_op(ingested: Pair) -> None:
     _, index = ingested
     hits = index.search("Which kubernetes nodes autoscale?", 5)
     assert hits[0].chunk.id == "misc/kubernetes.md#0"
@@ -92,21 +124,21 @@ def test_rare_term_ranks_first_and_rebuild_is_a_no_op(ingested: tuple[BuildConte
 def test_scores_are_exact_bm25_like_bm25s(tmp_path: Path) -> None:
     """Same tokenizer, Lucene IDF from the engine, same avg_len when encoded in one batch: the scores
     equal bm25s's "lucene" scores times (k1 + 1), the factor bm25s leaves out."""
-    one_batch, index = open_pair(tmp_path)
+    store, index = open_pair(tmp_path)
     chunks = make_chunks()
-    one_batch.store.upsert(chunks, dense_rows(len(chunks)), index.encode(chunks))
-    one_batch.store.flush()
-    reference = registry.build("lexical", Bm25sConfig(), make_context(tmp_path / "bm25s"))
+    store.upsert(chunks, dense_rows(len(chunks)), index.encode(chunks))
+    store.flush()
+    reference = registry.build("lexical", Bm25sConfig(), {"location": make_location(tmp_path / "bm25s")})
     reference.rebuild(chunks)
     for query in QUERIES:
         ours = [(h.chunk.id, h.score) for h in index.search(query, 20)]
         theirs = [(h.chunk.id, h.score * 2.2) for h in reference.search(query, 20)]
         assert ours and [s for _, s in ours] == sorted((s for _, s in ours), reverse=True)
         assert dict(ours) == pytest.approx(dict(theirs), rel=1e-4), query  # ties may come in another order
-    one_batch.store.close()
+    store.close()
 
 
-def test_filters_run_inside_the_engine_before_top_k(ingested: tuple[BuildContext, Any]) -> None:
+def test_filters_run_inside_the_engine_before_top_k(ingested: Pair) -> None:
     _, index = ingested
     assert index.search("latency", 1)[0].chunk.metadata["team"] == "platform"
     hits = index.search("latency", 3, parse_filter({"team": "search"}))
@@ -119,19 +151,14 @@ def test_filters_run_inside_the_engine_before_top_k(ingested: tuple[BuildContext
         assert got and {h.chunk.id: h.score for h in got} == pytest.approx(expected)
 
 
-def test_a_reopened_store_returns_the_same_results(ingested: tuple[BuildContext, Any]) -> None:
-    context, index = ingested
+def test_the_published_generation_returns_the_same_results(folder: Path, ingested: Pair) -> None:
+    store, index = ingested
     before = [[(h.chunk.id, h.score) for h in index.search(q, 5)] for q in QUERIES]
-    context.store.close()
-    reopened, again = open_pair(context.index_dir)
+    store.close()
+    published, again = open_pair(folder, writable=False)
     try:
+        published.open(len(make_chunks()))
+        again.open()
         assert [[(h.chunk.id, h.score) for h in again.search(q, 5)] for q in QUERIES] == before
     finally:
-        reopened.store.close()
-
-
-def test_search_without_a_sparse_store_is_a_config_error(tmp_path: Path) -> None:
-    index = registry.build("lexical", QdrantSparseConfig(), make_context(tmp_path))
-    with pytest.raises(ConfigError, match="needs a vector store with sparse vectors"):
-        index.search("latency", 3)
-    assert isinstance(index.encode(make_chunks()[:1])[0], SparseVector)
+        published.close()

@@ -65,7 +65,7 @@ def test_term_ids_are_stable_unsigned_32_bit_hashes() -> None:
 def test_importing_lexical_modules_loads_no_heavy_library() -> None:
     code = (
         "import sys, ragpipe.lexical.tokenize, ragpipe.lexical.bm25s_index, ragpipe.lexical.rank_bm25_index, "
-        "ragpipe.lexical.qdrant_sparse, ragpipe.lexical.none\n"
+        "ragpipe.lexical.qdrant_sparse, ragpipe.lexical.none, ragpipe.lexical.in_process\n"
         "heavy = [m for m in ('torch', 'bm25s', 'rank_bm25', 'qdrant_edge', 'Stemmer', 'numba') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

@@ -51,7 +51,8 @@ def test_new_chunker_gets_its_own_index_and_queries_switch_when_it_is_complete(
         served = new.query(question, top_k=3, answer=False)
         assert served.index.startswith(f"{old_fingerprint}/")
         assert [c.chunk.id for c in served.chunks] == [c.chunk.id for c in old_answer.chunks]
-        assert new.components.catalog.count_chunks() == 0  # its own index: still empty
+        with new.index() as own:  # its own index: still empty
+            assert own.generation is None and own.facts.empty
         with Pipeline.from_config(config_for(corpus, 40), settings=settings) as strict:
             strict.serve_previous_index = False
             with pytest.raises(IndexNotFoundError, match="is empty"):
@@ -64,11 +65,13 @@ def test_new_chunker_gets_its_own_index_and_queries_switch_when_it_is_complete(
         # short notes are one identical chunk under both chunkers: their embeddings come from the cache
         assert second.chunks_indexed > first.chunks_indexed
         assert 0 < second.chunks_embedded <= second.chunks_indexed - len(SHORT)
-        new_catalog = new.components.catalog
-        assert new.components.store.count() == new_catalog.count_chunks() == second.chunks_indexed
+        with new.index() as own:
+            assert own.store is not None and own.catalog is not None
+            assert own.store.count() == own.catalog.count_chunks() == own.facts.chunks == second.chunks_indexed
 
     with Pipeline.from_config(config_for(corpus, 200), settings=settings) as old_again:
-        catalog = old_again.components.catalog
-        # the first index is untouched: no vector of the second configuration was written into it
-        assert old_again.components.store.count() == catalog.count_chunks() == first.chunks_indexed
+        with old_again.index() as state:
+            # the first index is untouched: no vector of the second configuration was written into it
+            assert state.store is not None and state.catalog is not None
+            assert state.store.count() == state.catalog.count_chunks() == first.chunks_indexed
         assert old_again.query(question, top_k=3, answer=False).index.startswith(f"{old_fingerprint}/")

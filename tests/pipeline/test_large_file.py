@@ -16,12 +16,15 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from unprivileged import run_unprivileged
 
 from ragpipe import Pipeline
 from ragpipe.config.settings import RuntimeSettings
 
 SIZE = 50 * 1024 * 1024
+pytestmark = pytest.mark.slow
+
 PEAK_RSS_LIMIT_MIB = 2048  # measured ~1,250 MiB; holding the corpus a few times over would pass it
 
 
@@ -67,11 +70,12 @@ def test_a_50_mb_text_file_is_indexed_whole_in_bounded_memory(tmp_path: Path) ->
     assert peak_kib / 1024 < PEAK_RSS_LIMIT_MIB
 
     with Pipeline.from_config(config, settings=RuntimeSettings(data_dir=data, cache_dir=data / "cache")) as rag:
-        catalog = rag.components.catalog
-        huge = [c for c in catalog.iter_chunks() if c.doc_id == "huge-log.txt"]
-        assert huge[-1].end >= size - 2  # covered to its end (trailing blank lines aside)
-        assert all(a.start < b.start for a, b in itertools.pairwise(huge))
-        assert rag.components.store.count() == catalog.count_chunks() == report["chunks_indexed"]
+        with rag.index() as state:
+            assert state.catalog is not None and state.store is not None
+            huge = [c for c in state.catalog.iter_chunks() if c.doc_id == "huge-log.txt"]
+            assert huge[-1].end >= size - 2  # covered to its end (trailing blank lines aside)
+            assert all(a.start < b.start for a, b in itertools.pairwise(huge))
+            assert state.store.count() == state.catalog.count_chunks() == report["chunks_indexed"]
         result = rag.query("when does the cafeteria close early", top_k=3, answer=False)
         assert result.chunks[0].chunk.doc_id == "small.md"
         assert result.chunks[0].leg_ranks == {"dense": 1, "lexical": 1}  # both legs find the one relevant chunk

@@ -34,7 +34,9 @@ def test_ingest_then_query_answers_with_citations(config: dict, tiny_docs: dict,
 def test_chunk_offsets_index_the_document_text(config: dict, corpus: Path, settings: RuntimeSettings) -> None:
     with Pipeline.from_config(config, settings=settings) as pipeline:
         pipeline.ingest()
-        chunks = list(pipeline.components.catalog.iter_chunks())
+        with pipeline.index() as state:
+            assert state.catalog is not None
+            chunks = list(state.catalog.iter_chunks())
         result = pipeline.query("dormant accounts access review", top_k=3)
     assert result.chunks[0].chunk.doc_id == "security/access.html"
     for chunk in chunks:
@@ -71,14 +73,15 @@ def test_reingest_skips_unchanged_and_replaces_changed(
         (corpus / "security/keys.md").unlink()
         changed = pipeline.ingest()
         assert (changed.documents_indexed, changed.documents_deleted) == (1, 1)
-        catalog = pipeline.components.catalog
-        assert catalog.count_documents() == len(tiny_docs) - 1
-        assert catalog.count_chunks() < first.chunks_indexed
+        with pipeline.index() as state:
+            assert state.catalog is not None and state.store is not None
+            assert state.catalog.count_documents() == state.facts.documents == len(tiny_docs) - 1
+            assert state.catalog.count_chunks() < first.chunks_indexed
+            assert state.store.count() == state.catalog.count_chunks()
         hits = pipeline.query("how long is an on-call shift", top_k=10)
         texts = " ".join(s.chunk.text for s in hits.chunks)
         assert "two weeks" in texts and "one week" not in texts
         assert all(s.chunk.doc_id != "security/keys.md" for s in hits.chunks)
-        assert pipeline.components.store.count() == catalog.count_chunks()
 
 
 def test_query_before_ingest_and_bad_arguments(config: dict, settings: RuntimeSettings) -> None:
@@ -105,7 +108,6 @@ def test_concurrent_queries_match_sequential(config: dict, settings: RuntimeSett
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["store.type=qdrant", "store.location=memory"],
         ["store.type=qdrant"],
         ["lexical.type=qdrant-sparse"],
         ["lexical.type=rank-bm25", "retrieval.fusion.type=convex", "retrieval.fusion.weight=0.6"],

@@ -4,6 +4,8 @@ No pretrained cross-encoder can be installed offline here, so the model's classi
 randomly initialised (seeded): its scores say nothing about relevance. Judging reranking *quality*
 needs a real reranker model; these tests check the wiring: which pairs are scored, how the output is
 ordered and annotated, batching, determinism, thread-safe lazy loading and the offline errors.
+
+Building and loading the model needs torch (~5 s here), so the tests that run it are marked slow.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import pytest
 from pydantic import ValidationError
 
 from ragpipe import registry
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.errors import ConfigError, ModelNotFoundError
 from ragpipe.models import bundled_model_path
 from ragpipe.rerank.cross_encoder import CrossEncoderReranker, CrossEncoderRerankerConfig
@@ -59,14 +59,14 @@ def reference_scores(cross_encoder_dir: Path) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def reranker(cross_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> CrossEncoderReranker:
-    return make_reranker(cross_encoder_dir, tmp_path_factory.mktemp("ctx"))
+def reranker(cross_encoder_dir: Path) -> CrossEncoderReranker:
+    return make_reranker(cross_encoder_dir)
 
 
-def make_reranker(model: Path | str, folder: Path, **fields: int) -> CrossEncoderReranker:
-    config = CrossEncoderRerankerConfig(model=str(model), **fields)
-    context = BuildContext(settings=RuntimeSettings(), index_dir=folder, cache_dir=folder)
-    return registry.build("reranker", config, context)
+def make_reranker(model: Path | str, **fields: int) -> CrossEncoderReranker:
+    """Built as the pipeline builds it: through the registry, from its config alone."""
+    reranker: CrossEncoderReranker = registry.build("reranker", CrossEncoderRerankerConfig(model=str(model), **fields))
+    return reranker
 
 
 def candidates() -> list[ScoredChunk]:
@@ -92,6 +92,7 @@ def test_registered_under_reranker_kind() -> None:
     assert registry.get("reranker", "cross-encoder").factory is CrossEncoderReranker
 
 
+@pytest.mark.slow
 def test_order_and_scores_follow_the_models_own_predict(
     reranker: CrossEncoderReranker, reference_scores: list[float]
 ) -> None:
@@ -112,12 +113,13 @@ def test_order_and_scores_follow_the_models_own_predict(
     assert all("rerank" not in c.leg_scores for c in inputs), "inputs must not be mutated"
 
 
-def test_only_top_n_are_rescored_and_the_rest_keep_their_order(cross_encoder_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_only_top_n_are_rescored_and_the_rest_keep_their_order(cross_encoder_dir: Path) -> None:
     from sentence_transformers import CrossEncoder
 
     top_n = 3
     inputs = candidates()
-    out = make_reranker(cross_encoder_dir, tmp_path, top_n=top_n).rerank(QUERY, inputs)
+    out = make_reranker(cross_encoder_dir, top_n=top_n).rerank(QUERY, inputs)
     head_scores = CrossEncoder(str(cross_encoder_dir)).predict([(QUERY, t) for t in TEXTS[:top_n]])
     assert ids(out[:top_n]) == order_by([float(s) for s in head_scores], ids(inputs[:top_n]))
     assert out[top_n:] == inputs[top_n:]
@@ -125,41 +127,45 @@ def test_only_top_n_are_rescored_and_the_rest_keep_their_order(cross_encoder_dir
     assert [c.leg_ranks["rerank"] for c in out[:top_n]] == [1, 2, 3]
 
 
-def test_batch_size_does_not_change_the_result(cross_encoder_dir: Path, tmp_path: Path) -> None:
-    one = make_reranker(cross_encoder_dir, tmp_path, batch_size=1).rerank(QUERY, candidates())
-    many = make_reranker(cross_encoder_dir, tmp_path, batch_size=64).rerank(QUERY, candidates())
+@pytest.mark.slow
+def test_batch_size_does_not_change_the_result(cross_encoder_dir: Path) -> None:
+    one = make_reranker(cross_encoder_dir, batch_size=1).rerank(QUERY, candidates())
+    many = make_reranker(cross_encoder_dir, batch_size=64).rerank(QUERY, candidates())
     assert ids(one) == ids(many)
     assert [c.score for c in one] == pytest.approx([c.score for c in many], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_repeated_runs_and_fresh_instances_are_deterministic(
-    reranker: CrossEncoderReranker, cross_encoder_dir: Path, tmp_path: Path
+    reranker: CrossEncoderReranker, cross_encoder_dir: Path
 ) -> None:
     first = reranker.rerank(QUERY, candidates())
     again = reranker.rerank(QUERY, candidates())
-    fresh = make_reranker(cross_encoder_dir, tmp_path).rerank(QUERY, candidates())
+    fresh = make_reranker(cross_encoder_dir).rerank(QUERY, candidates())
     assert [(c.chunk.id, c.score) for c in first] == [(c.chunk.id, c.score) for c in again]
     assert [(c.chunk.id, c.score) for c in first] == [(c.chunk.id, c.score) for c in fresh]
 
 
-def test_concurrent_first_calls_succeed_and_agree(cross_encoder_dir: Path, tmp_path: Path) -> None:
-    shared = make_reranker(cross_encoder_dir, tmp_path)
+@pytest.mark.slow
+def test_concurrent_first_calls_succeed_and_agree(cross_encoder_dir: Path) -> None:
+    shared = make_reranker(cross_encoder_dir)
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda _: shared.rerank(QUERY, candidates()), range(6)))
     assert len({tuple(ids(r)) for r in results}) == 1
     assert results[0] == results[-1]
 
 
-def test_empty_input_returns_empty_without_loading(tmp_path: Path) -> None:
+def test_empty_input_returns_empty_without_loading() -> None:
     # A model that does not exist: loading it would raise, so this also shows nothing was loaded.
-    assert make_reranker("no-such-org/no-such-cross-encoder", tmp_path).rerank(QUERY, []) == []
+    assert make_reranker("no-such-org/no-such-cross-encoder").rerank(QUERY, []) == []
 
 
-def test_missing_named_model_fails_fast_and_names_it(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_missing_named_model_fails_fast_and_names_it() -> None:
     import sentence_transformers  # noqa: F401  # import cost is not what this test times
 
     name = "cross-encoder/ms-marco-MiniLM-L6-v2"
-    reranker = make_reranker(name, tmp_path)
+    reranker = make_reranker(name)
     started = time.perf_counter()
     with pytest.raises(ModelNotFoundError, match="ms-marco-MiniLM-L6-v2") as info:
         reranker.rerank(QUERY, candidates())
@@ -170,20 +176,21 @@ def test_missing_named_model_fails_fast_and_names_it(tmp_path: Path) -> None:
 def test_missing_local_path_is_reported(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "cross-encoder"
     with pytest.raises(ModelNotFoundError, match="nowhere"):
-        make_reranker(missing, tmp_path).rerank(QUERY, candidates())
+        make_reranker(missing).rerank(QUERY, candidates())
 
 
+@pytest.mark.slow
 def test_folder_that_is_not_a_model_is_reported(tmp_path: Path) -> None:
     folder = tmp_path / "not-a-model"
     folder.mkdir()
     (folder / "notes.txt").write_text("hello")
     with pytest.raises(ModelNotFoundError, match="not-a-model"):
-        make_reranker(folder, tmp_path).rerank(QUERY, candidates())
+        make_reranker(folder).rerank(QUERY, candidates())
 
 
-def test_bundled_embedding_model_is_rejected_as_cross_encoder(tmp_path: Path) -> None:
+def test_bundled_embedding_model_is_rejected_as_cross_encoder() -> None:
     with pytest.raises(ConfigError, match="bi-encoder"):
-        make_reranker("bundled", tmp_path).rerank(QUERY, candidates())
+        make_reranker("bundled").rerank(QUERY, candidates())
 
 
 def test_config_validation() -> None:
@@ -197,3 +204,9 @@ def test_config_validation() -> None:
         CrossEncoderRerankerConfig(model="x", unknown=1)
     config = CrossEncoderRerankerConfig(model="x")
     assert (config.top_n, config.batch_size, config.max_length) == (20, 32, 512)
+
+
+def test_candidates_cover_top_n() -> None:
+    """Retrieval hands the reranker enough fused chunks: at least ``top_n``, at least ``top_k``."""
+    config = CrossEncoderRerankerConfig(model="x", top_n=20)
+    assert (config.candidates(5), config.candidates(20), config.candidates(50)) == (20, 20, 50)

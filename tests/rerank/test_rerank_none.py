@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ragpipe import registry
-from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.rerank.none import NoReranker, NoRerankerConfig
 from ragpipe.types import Chunk, ScoredChunk
 
 
-def test_none_returns_its_input_unchanged(tmp_path: Path) -> None:
-    context = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path, cache_dir=tmp_path)
-    reranker = registry.build("reranker", NoRerankerConfig(), context)
+def test_none_returns_its_input_unchanged() -> None:
+    reranker = registry.build("reranker", NoRerankerConfig())
     assert isinstance(reranker, NoReranker)
     chunks = [
         ScoredChunk(Chunk(f"c{i}", "d.txt", "x", i, i + 1), score=s, leg_scores={"bm25": s}, leg_ranks={"bm25": i})
@@ -27,3 +22,5 @@ def test_none_returns_its_input_unchanged(tmp_path: Path) -> None:
 
 def test_none_is_registered_as_a_reranker() -> None:
     assert registry.get("reranker", "none").config_cls is NoRerankerConfig
+    assert registry.get("reranker", "none").needs == ()
+    assert NoRerankerConfig().candidates(7) == 7  # retrieval fetches exactly top_k

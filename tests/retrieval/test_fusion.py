@@ -58,3 +58,25 @@ def test_fusion_is_deterministic_on_ties() -> None:
     legs = {"dense": [hit("x", 1.0), hit("y", 1.0)], "lexical": [hit("y", 1.0), hit("x", 1.0)]}
     first = [s.chunk.id for s in RrfFusion(RrfFusionConfig()).fuse(legs, 2)]
     assert first == [s.chunk.id for s in RrfFusion(RrfFusionConfig()).fuse(legs, 2)] == ["x", "y"]
+
+
+def test_fusions_are_built_from_their_config_alone() -> None:
+    from ragpipe import registry
+    from ragpipe.config.loading import load_config
+
+    assert registry.types_of("fusion") == ["convex", "rrf"]
+    for name in ("rrf", "convex"):
+        assert registry.get("fusion", name).needs == ()
+    fuser = registry.build("fusion", load_config({}, ["retrieval.fusion.type=convex"]).retrieval.fusion)
+    assert isinstance(fuser, ConvexFusion)
+
+
+def test_convex_fusion_names_the_legs_it_combines() -> None:
+    with pytest.raises(ValueError, match="legs 'dense' and 'lexical', got 'sparse'"):
+        ConvexFusion(ConvexFusionConfig()).fuse({"sparse": DENSE}, 3)
+
+
+def test_empty_and_single_hit_legs() -> None:
+    assert RrfFusion(RrfFusionConfig()).fuse({"dense": [], "lexical": []}, 5) == []
+    (only,) = ConvexFusion(ConvexFusionConfig(weight=0.25)).fuse({"dense": [hit("a", 0.3)], "lexical": []}, 5)
+    assert only.score == pytest.approx(0.25)  # min-max of one hit is 1; the empty lexical leg adds nothing

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
-from ragpipe.errors import RagpipeError
+from ragpipe.errors import IndexDamagedError, RagpipeError
 from ragpipe.filters import matches, parse_filter
+from ragpipe.index_location import IndexLocation
 from ragpipe.protocols import VectorStore
 from ragpipe.stores.qdrant_client import QdrantConfig, QdrantStore
 from ragpipe.stores.qdrant_edge import QdrantEdgeConfig, QdrantEdgeStore
@@ -28,10 +28,10 @@ DIM = 16
 VOCAB = 40
 ALWAYS_TERM = 1000  # a term every chunk contains, so a sparse search can reach every chunk
 
-STORES: dict[str, Callable[[BuildContext], VectorStore]] = {
-    "qdrant-edge": lambda ctx: QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team", "year:float"]), ctx),
-    "qdrant-disk": lambda ctx: QdrantStore(QdrantConfig(location="disk"), ctx),
-    "qdrant-memory": lambda ctx: QdrantStore(QdrantConfig(location="memory"), ctx),
+STORES: dict[str, Callable[[IndexLocation], VectorStore]] = {
+    "qdrant-edge": lambda loc: QdrantEdgeStore(QdrantEdgeConfig(payload_indexes=["team", "year:float"]), loc),
+    "qdrant-disk": lambda loc: QdrantStore(QdrantConfig(location="disk"), loc, RuntimeSettings()),
+    "qdrant-memory": lambda loc: QdrantStore(QdrantConfig(location="memory"), loc, RuntimeSettings()),
 }
 PERSISTENT = ("qdrant-edge", "qdrant-disk")
 
@@ -116,8 +116,10 @@ FILTERS = [
 EDGE_CASE_FILTERS = [({"no_such_field": "x"}, 0), ({"no_such_field": {"exists": False}}, N)]
 
 
-def _context(root: Path) -> BuildContext:
-    return BuildContext(settings=RuntimeSettings(), index_dir=root / "pipe" / "0123abcd", cache_dir=root / "cache")
+def _location(root: Path, writable: bool = True) -> IndexLocation:
+    """Generation ``g1`` of the index ``<root>/pipe/0123abcd``: a work generation, or published."""
+    index_root = root / "pipe" / "0123abcd"
+    return IndexLocation(folder=index_root / "generations" / "g1", root=index_root, writable=writable)
 
 
 @pytest.fixture(params=list(STORES))
@@ -126,13 +128,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> BuildContext:
-    return _context(tmp_path)
-
-
-@pytest.fixture
-def store(kind: str, ctx: BuildContext):
-    s = STORES[kind](ctx)
+def store(kind: str, tmp_path: Path) -> Iterator[VectorStore]:
+    s = STORES[kind](_location(tmp_path))
     yield s
     s.close()
 
@@ -146,9 +143,9 @@ def filled(store: VectorStore) -> VectorStore:
 
 
 @pytest.fixture(scope="module", params=list(STORES))
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VectorStore]:
     """One store per kind holding the dataset, shared by the read-only tests."""
-    s = STORES[request.param](_context(tmp_path_factory.mktemp(request.param)))
+    s = STORES[request.param](_location(tmp_path_factory.mktemp(request.param)))
     s.upsert(CHUNKS, DENSE, SPARSE)
     s.flush()
     yield s
@@ -332,13 +329,13 @@ def test_concurrent_searches_and_writes(filled: VectorStore) -> None:
     assert filled.count() == N
 
 
-def test_close_is_idempotent_and_reopen_keeps_data(kind: str, ctx: BuildContext) -> None:
-    first = STORES[kind](ctx)
+def test_close_is_idempotent_and_reopen_keeps_data(kind: str, tmp_path: Path) -> None:
+    first = STORES[kind](_location(tmp_path))
     first.upsert(CHUNKS, DENSE, SPARSE)
     first.flush()
     first.close()
     first.close()
-    second = STORES[kind](ctx)
+    second = STORES[kind](_location(tmp_path))
     try:
         if kind in PERSISTENT:
             assert second.count() == N
@@ -350,3 +347,53 @@ def test_close_is_idempotent_and_reopen_keeps_data(kind: str, ctx: BuildContext)
             assert second.count() == 0
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("kind", PERSISTENT)
+def test_a_published_generation_opens_and_checks_its_count(kind: str, tmp_path: Path) -> None:
+    writer = STORES[kind](_location(tmp_path))
+    writer.upsert(CHUNKS, DENSE, SPARSE)
+    writer.flush()
+    writer.close()
+    published = STORES[kind](_location(tmp_path, writable=False))
+    try:
+        published.open(N)
+        assert published.count() == N
+        assert _ids(published.search_dense(DENSE[9], 1)) == [CHUNKS[9].id]
+        assert _ids(published.search_sparse(SPARSE[9], 1)) == [CHUNKS[9].id]
+    finally:
+        published.close()
+    short = STORES[kind](_location(tmp_path, writable=False))
+    try:
+        with pytest.raises(IndexDamagedError, match=f"holds {N} points but the catalog records {N + 1} chunks"):
+            short.open(N + 1)
+    finally:
+        short.close()
+
+
+@pytest.mark.parametrize("kind", PERSISTENT)
+def test_a_published_generation_without_points_is_damaged(kind: str, tmp_path: Path) -> None:
+    published = STORES[kind](_location(tmp_path, writable=False))
+    try:
+        with pytest.raises(IndexDamagedError) as err:
+            published.open(3)
+    finally:
+        published.close()
+    folder = _location(tmp_path).folder
+    assert err.value.path == str(folder / ("qdrant-edge" if kind == "qdrant-edge" else "qdrant-local"))
+    assert not folder.exists()  # nothing was written into the published generation
+
+
+def test_exact_search_is_decided_when_the_store_is_built(kind: str, tmp_path: Path) -> None:
+    """Local-mode Qdrant always searches brute force (no reason to report); qdrant-edge switches to exact
+    search when the published generation recorded a chunk text repeated more than hnsw_m (16) times."""
+
+    def reason(repeats: int) -> str | None:
+        location = IndexLocation(_location(tmp_path).folder, _location(tmp_path).root, False, max_text_repeats=repeats)
+        return STORES[kind](location).exact_search_reason()
+
+    if kind == "qdrant-edge":
+        assert reason(0) is None and reason(16) is None
+        assert "occurs 17 times" in (reason(17) or "")
+    else:
+        assert reason(0) is None and reason(1000) is None

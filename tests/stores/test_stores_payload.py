@@ -35,6 +35,8 @@ def test_point_id_is_the_chunk_hex_or_a_stable_uuid5() -> None:
     assert point_id("not-hex-" + "z" * 24) == point_id("not-hex-" + "z" * 24)
     assert point_id("short") != point_id("shorter")
     assert point_id("z" * 32).version == 5
+    # pinned: points of a stored index (or a server collection) are found again by these ids
+    assert str(point_id("docs/a.md#0")) == "315b70d1-f7b9-538f-973b-99dec766f055"
 
 
 def test_payload_has_the_documented_keys_and_round_trips() -> None:
@@ -109,15 +111,20 @@ def test_stores_are_registered_and_built_from_a_pipeline_config(tmp_path) -> Non
     from ragpipe import registry
     from ragpipe.config.loading import load_config
     from ragpipe.config.settings import RuntimeSettings
-    from ragpipe.context import BuildContext
+    from ragpipe.index_location import IndexLocation
     from ragpipe.stores.qdrant_client import QdrantStore
     from ragpipe.stores.qdrant_edge import QdrantEdgeStore
 
-    ctx = BuildContext(settings=RuntimeSettings(), index_dir=tmp_path / "p" / "f", cache_dir=tmp_path / "c")
+    resources = {
+        "location": IndexLocation(folder=tmp_path / "p" / "f", root=tmp_path / "p", writable=True),
+        "settings": RuntimeSettings(),
+    }
     default = load_config({})
-    assert isinstance(registry.build("store", default.store, ctx), QdrantEdgeStore)
+    assert isinstance(registry.build("store", default.store, resources), QdrantEdgeStore)
+    assert registry.get("store", "qdrant-edge").needs == ("location",)
+    assert registry.get("store", "qdrant").needs == ("location", "settings")
     config = load_config({"store": {"type": "qdrant", "location": "memory"}}, ["store.payload_indexes=[team]"])
-    store = registry.build("store", config.store, ctx)
+    store = registry.build("store", config.store, resources)
     assert isinstance(store, QdrantStore) and store.config.payload_indexes == ["team"]
     with pytest.raises(ConfigError, match=r"store.payload_indexes\[0\].*'when:date'"):
         load_config({"store": {"type": "qdrant-edge", "payload_indexes": ["when:date"]}})

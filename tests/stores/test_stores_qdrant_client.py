@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from ragpipe.config.settings import RuntimeSettings
-from ragpipe.context import BuildContext
 from ragpipe.errors import RagpipeError
+from ragpipe.index_location import IndexLocation
 from ragpipe.stores.qdrant_client import QdrantConfig, QdrantStore
 from ragpipe.types import Chunk
 
@@ -22,10 +22,10 @@ CHUNKS = [Chunk(f"{i:032x}", f"d{i}", f"text {i}", 0, 6, {}) for i in range(3)]
 DENSE = np.eye(3, 4, dtype=np.float32)
 
 
-def _ctx(tmp_path: Path, **settings: object) -> BuildContext:
-    return BuildContext(
-        settings=RuntimeSettings(**settings), index_dir=tmp_path / "mypipe" / "abc123", cache_dir=tmp_path / "c"
-    )
+def _location(tmp_path: Path) -> IndexLocation:
+    """Generation ``g1`` of the index of pipeline ``mypipe`` with fingerprint ``abc123``."""
+    root = tmp_path / "mypipe" / "abc123"
+    return IndexLocation(folder=root / "generations" / "g1", root=root, writable=True)
 
 
 def _collections(path: Path) -> list[str]:
@@ -40,12 +40,13 @@ def _collections(path: Path) -> list[str]:
 
 @pytest.mark.parametrize(("collection", "expected"), [(None, "mypipe-abc123"), ("shared_docs", "shared_docs")])
 def test_collection_name(tmp_path: Path, collection: str | None, expected: str) -> None:
-    ctx = _ctx(tmp_path)
-    store = QdrantStore(QdrantConfig(collection=collection), ctx)
+    loc = _location(tmp_path)
+    assert loc.index_name == "mypipe-abc123"
+    store = QdrantStore(QdrantConfig(collection=collection), loc, RuntimeSettings())
     assert store.collection == expected
     store.upsert(CHUNKS, DENSE)
     store.close()
-    assert _collections(ctx.index_dir / "qdrant-local") == [expected]
+    assert _collections(loc.folder / "qdrant-local") == [expected]
 
 
 def test_collection_name_is_validated() -> None:
@@ -54,10 +55,10 @@ def test_collection_name_is_validated() -> None:
 
 
 def test_a_second_client_on_the_same_folder_is_refused(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path)
-    first = QdrantStore(QdrantConfig(), ctx)
+    loc = _location(tmp_path)
+    first = QdrantStore(QdrantConfig(), loc, RuntimeSettings())
     first.upsert(CHUNKS, DENSE)
-    second = QdrantStore(QdrantConfig(), ctx)
+    second = QdrantStore(QdrantConfig(), loc, RuntimeSettings())
     with pytest.raises(RagpipeError, match=r"qdrant local index at .* is already open"):
         second.count()
     first.close()
@@ -66,12 +67,28 @@ def test_a_second_client_on_the_same_folder_is_refused(tmp_path: Path) -> None:
 
 
 def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, qdrant_url="http://127.0.0.1:9")
-    store = QdrantStore(QdrantConfig(timeout=2), ctx)
+    loc = _location(tmp_path)
+    store = QdrantStore(QdrantConfig(timeout=2), loc, RuntimeSettings(qdrant_url="http://127.0.0.1:9"))
     assert not store.is_local
     with pytest.raises(
         RagpipeError, match=r"cannot reach Qdrant \(http://127.0.0.1:9\) for collection 'mypipe-abc123'"
     ):
         store.count()
-    assert not (ctx.index_dir / "qdrant-local").exists()
+    assert not (loc.folder / "qdrant-local").exists()
     store.close()
+
+
+def test_exact_search_against_a_server_follows_the_recorded_repeats(tmp_path: Path) -> None:
+    """A server collection uses HNSW (Qdrant's default m = 16): 'auto' searches exactly when a chunk text of
+    the published generation repeats more than 16 times; local mode is always brute force, so no reason."""
+    server = RuntimeSettings(qdrant_url="http://127.0.0.1:9")
+    loc = _location(tmp_path)
+
+    def reason(settings: RuntimeSettings, repeats: int, mode: str = "auto") -> str | None:
+        published = IndexLocation(loc.folder, loc.root, writable=False, max_text_repeats=repeats)
+        return QdrantStore(QdrantConfig(exact_search=mode), published, settings).exact_search_reason()  # type: ignore[arg-type]
+
+    assert reason(server, 16) is None and "occurs 17 times" in (reason(server, 17) or "")
+    assert reason(server, 0, "always") == "store.exact_search is 'always'"
+    assert reason(server, 1000, "never") is None
+    assert reason(RuntimeSettings(), 1000) is None

@@ -43,9 +43,9 @@ def check_not_binary(path: Path, data: bytes, max_control_ratio: float) -> None:
 def decode_text(path: Path, data: bytes, max_control_ratio: float = 0.1) -> tuple[str, str]:
     """Decode file bytes to ``(text, encoding)`` with LF line ends.
 
-    UTF-8 (a BOM is stripped) and BOM-marked UTF-16/32 first; otherwise the encoding is detected
-    with charset_normalizer, preferring cp1252 when nothing speaks against it (short Western
-    texts give detectors no evidence), and latin-1 as the last resort (it never fails).
+    UTF-8 (a BOM is stripped) and BOM-marked UTF-16/32 first; otherwise the legacy encoding whose
+    decoding reads most like text (:mod:`ragpipe.ingest.parsers.legacy_encoding`: cp1252 unless another
+    encoding is plainly better; latin-1 as the last resort, it never fails).
     """
     for bom, encoding in _UNICODE_BOMS:
         if data.startswith(bom):
@@ -60,28 +60,10 @@ def decode_text(path: Path, data: bytes, max_control_ratio: float = 0.1) -> tupl
         return normalize_newlines(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
         pass
-    text, encoding = _detect_legacy_encoding(data)
+    from ragpipe.ingest.parsers.legacy_encoding import decode_legacy
+
+    text, encoding = decode_legacy(data)
     return normalize_newlines(text), encoding
-
-
-def _detect_legacy_encoding(data: bytes) -> tuple[str, str]:
-    from charset_normalizer import from_bytes
-    from charset_normalizer.md import mess_ratio
-
-    candidates = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
-    best = min(candidates, key=lambda m: (m.chaos, -m.coherence)) if candidates else None
-    try:
-        western = data.decode("cp1252")
-    except UnicodeDecodeError:
-        western = None
-    if western is not None and (
-        best is None
-        or ((best.coherence == 0 or best.encoding == "cp1252") and mess_ratio(western) <= best.chaos + 0.01)
-    ):
-        return western, "cp1252"
-    if best is not None:
-        return str(best), best.encoding
-    return data.decode("latin-1"), "latin-1"
 
 
 def normalize_newlines(text: str) -> str:

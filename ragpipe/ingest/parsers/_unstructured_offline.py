@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ragpipe._offline import offline_environment
 from ragpipe.errors import MissingDependencyError
 
 SUPPORTED_UNSTRUCTURED = "0.27.30"
@@ -42,12 +43,12 @@ def ensure_unstructured_offline() -> None:
     with _lock:
         if _patched:
             return
+        offline_environment()  # unstructured reads its telemetry switch at import
         try:
             from unstructured.nlp import tokenize
         except ImportError as exc:
             raise MissingDependencyError(
-                f"the html/docx parsers need unstructured ({exc}); install it with "
-                f"`pip install 'unstructured[md,docx]=={SUPPORTED_UNSTRUCTURED}'`"
+                f"the html/docx parsers need unstructured ({exc}); install it with `pip install 'ragpipe[docs]'`"
             ) from exc
         missing = [name for name in ("_load_spacy_model", "_get_nlp") if not hasattr(tokenize, name)]
         if missing:

@@ -7,8 +7,7 @@ import io
 from pathlib import Path
 from typing import Any, Literal
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ParserConfig
 from ragpipe.errors import ParseError
 from ragpipe.ingest.parsers import json_safe, render_elements
 from ragpipe.ingest.parsers._unstructured_offline import ensure_unstructured_offline
@@ -18,7 +17,7 @@ CORE_PROPERTIES = ("title", "author", "subject", "keywords", "category", "conten
 RENAMED = {"content_status": "status"}  # Word's "Status" field, named like the other formats' `status`
 
 
-class DocxParserConfig(StageConfig):
+class DocxParserConfig(ParserConfig):
     type: Literal["docx"] = "docx"
 
 
@@ -48,9 +47,8 @@ class DocxParser:
 
     extensions: tuple[str, ...] = (".docx",)
 
-    def __init__(self, config: DocxParserConfig, context: BuildContext | None) -> None:
+    def __init__(self, config: DocxParserConfig) -> None:
         self.config = config
-        self.context = context
 
     def parse(self, path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         metadata = core_properties(path, data)

@@ -7,8 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ParserConfig
 from ragpipe.errors import ParseError
 from ragpipe.ingest.parsers import (
     check_not_binary,
@@ -22,7 +21,7 @@ from ragpipe.ingest.parsers._unstructured_offline import ensure_unstructured_off
 from ragpipe.registry import register
 
 
-class HtmlParserConfig(StageConfig):
+class HtmlParserConfig(ParserConfig):
     type: Literal["html"] = "html"
     max_control_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of control bytes above which the file counts as binary."""
@@ -54,9 +53,8 @@ class HtmlParser:
 
     extensions: tuple[str, ...] = (".html", ".htm")
 
-    def __init__(self, config: HtmlParserConfig, context: BuildContext | None) -> None:
+    def __init__(self, config: HtmlParserConfig) -> None:
         self.config = config
-        self.context = context
 
     def parse(self, path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         html, encoding = self._decode(path, data)

@@ -12,8 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ParserConfig
 from ragpipe.errors import ParseError
 from ragpipe.ingest.parsers import decode_text, json_safe
 from ragpipe.registry import register
@@ -25,7 +24,7 @@ _SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
-class MarkdownParserConfig(StageConfig):
+class MarkdownParserConfig(ParserConfig):
     type: Literal["markdown"] = "markdown"
     title_from_heading: bool = True
     """Without a front matter ``title``, use the first level-1 heading as the title."""
@@ -81,9 +80,8 @@ class MarkdownParser:
 
     extensions: tuple[str, ...] = (".md", ".markdown")
 
-    def __init__(self, config: MarkdownParserConfig, context: BuildContext | None) -> None:
+    def __init__(self, config: MarkdownParserConfig) -> None:
         self.config = config
-        self.context = context
 
     def parse(self, path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         text, encoding = decode_text(path, data, self.config.max_control_ratio)

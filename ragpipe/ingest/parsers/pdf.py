@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ParserConfig
 from ragpipe.errors import ParseError
 from ragpipe.ingest.parsers import json_safe, normalize_newlines, yaml_scalar
 from ragpipe.registry import register
@@ -22,7 +21,7 @@ PAGE_SEPARATOR = "\n\n"
 _DATE_KEYS = {"/CreationDate": "created", "/ModDate": "modified"}
 
 
-class PdfParserConfig(StageConfig):
+class PdfParserConfig(ParserConfig):
     type: Literal["pdf"] = "pdf"
 
 
@@ -77,9 +76,8 @@ class PdfParser:
 
     extensions: tuple[str, ...] = (".pdf",)
 
-    def __init__(self, config: PdfParserConfig, context: BuildContext | None) -> None:
+    def __init__(self, config: PdfParserConfig) -> None:
         self.config = config
-        self.context = context
 
     def parse(self, path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         reader = _open(path, data)

@@ -7,13 +7,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ragpipe.config.base import StageConfig
-from ragpipe.context import BuildContext
+from ragpipe.config.stages import ParserConfig
 from ragpipe.ingest.parsers import decode_text
 from ragpipe.registry import register
 
 
-class TextParserConfig(StageConfig):
+class TextParserConfig(ParserConfig):
     type: Literal["text"] = "text"
     max_control_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
     """Share of control bytes (other than tab/CR/LF/FF/ESC) above which a file counts as binary."""
@@ -25,9 +24,8 @@ class TextParser:
 
     extensions: tuple[str, ...] = (".txt", ".text")
 
-    def __init__(self, config: TextParserConfig, context: BuildContext | None) -> None:
+    def __init__(self, config: TextParserConfig) -> None:
         self.config = config
-        self.context = context
 
     def parse(self, path: Path, data: bytes) -> tuple[str, dict[str, Any]]:
         text, encoding = decode_text(path, data, self.config.max_control_ratio)

@@ -14,11 +14,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ragpipe.embedding.wrapper import EmbedderWrapper
 from ragpipe.evaluation.result import EvalResult
+from ragpipe.protocols import Embedder
 
-__all__ = ["assert_quality", "evaluate_config"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["RecordingEmbedder", "assert_quality", "evaluate_config"]
+
+
+class RecordingEmbedder(EmbedderWrapper):
+    """An Embedder that delegates to a real one and records every text it is asked to embed, by role: put it
+    where a stage takes an embedder to test how much that stage embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.documents: list[str] = []
+        self.queries: list[str] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.documents.extend(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.queries.extend(texts)
+        return self.inner.embed_queries(texts)
 
 
 def evaluate_config(

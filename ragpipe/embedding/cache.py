@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ragpipe.embedding.wrapper import EmbedderWrapper
 from ragpipe.errors import RagpipeError
 from ragpipe.protocols import Embedder
 
@@ -137,7 +138,7 @@ class EmbeddingCache:
             self._local.conn = None
 
 
-class CachedEmbedder:
+class CachedEmbedder(EmbedderWrapper):
     """The ingest's Embedder: embeds only document texts missing from an :class:`EmbeddingCache`.
 
     One is made per ingest run, so ``computed`` (texts actually embedded) and ``reused`` (served from the cache
@@ -146,26 +147,11 @@ class CachedEmbedder:
     """
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.cache = cache
         self.computed = 0
         self.reused = 0
         self._compute_lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return self.inner.max_input_tokens
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.input_lengths(texts)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         model_id = self.inner.model_id

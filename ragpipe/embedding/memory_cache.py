@@ -14,36 +14,22 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ragpipe.embedding.cache import stack_rows
+from ragpipe.embedding.wrapper import EmbedderWrapper
 from ragpipe.protocols import Embedder
 
 DEFAULT_SIZE = 4096
 
 
-class QueryEmbedder:
+class QueryEmbedder(EmbedderWrapper):
     """Serves repeated texts from memory; documents and queries are cached apart (their prefixes differ)."""
 
     def __init__(self, inner: Embedder, size: int = DEFAULT_SIZE) -> None:
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
-        self.inner = inner
+        super().__init__(inner)
         self.size = size
         self._lock = threading.Lock()
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return self.inner.max_input_tokens
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.input_lengths(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed("query", texts, self.inner.embed_queries)

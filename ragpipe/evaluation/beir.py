@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from ragpipe.errors import ConfigError
-from ragpipe.evaluation.jsonl import id_and_text, iter_jsonl, text_id
+from ragpipe.evaluation.jsonl import id_and_text, iter_jsonl, iter_lines, text_id
 from ragpipe.evaluation.questions import EvalQuestion, EvalSet, LineError
 
 _UNSAFE_NAME = re.compile(r"[/\\\x00]")
@@ -147,36 +147,32 @@ def _read_qrels(
 ) -> dict[str, dict[str, int]]:
     """``query id -> {document _id -> grade}`` in order of first appearance."""
     judgments: dict[str, dict[str, int]] = {}
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            location = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                skipped.append((location, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
-                continue
-            fields = line.rstrip("\r\n").split("\t")
-            if not line.strip() or (number == 1 and fields[0].strip().lower() in ("query-id", "query_id", "qid")):
-                continue
-            if len(fields) == 4:  # TREC layout: query iteration document grade
-                fields = [fields[0], fields[2], fields[3]]
-            if len(fields) != 3:
-                reason = f"expected 3 tab-separated fields (query-id, corpus-id, score), got {line.strip()!r}"
-                skipped.append((location, reason))
-                continue
-            qid, doc_id, grade_text = (f.strip() for f in fields)
-            try:
-                grade = int(grade_text)
-            except ValueError:
-                skipped.append((location, f"score {grade_text!r} is not an integer"))
-                continue
-            if qid not in queries:
-                skipped.append((location, f"query {qid!r} is not in queries.jsonl (judgment skipped)"))
-            elif doc_id not in doc_ids:
-                judgments.setdefault(qid, {})  # the query is reported later if no judgment remains
-                skipped.append((location, f"document {doc_id!r} is not in corpus.jsonl (judgment skipped)"))
-            elif doc_id in judgments.get(qid, {}):
-                skipped.append((location, f"duplicate judgment of query {qid!r} and document {doc_id!r}"))
-            else:
-                judgments.setdefault(qid, {})[doc_id] = grade
+    for location, number, line in iter_lines(path):
+        if isinstance(line, LineError):
+            skipped.append((location, str(line)))
+            continue
+        fields = line.rstrip("\r\n").split("\t")
+        if not line.strip() or (number == 1 and fields[0].strip().lower() in ("query-id", "query_id", "qid")):
+            continue
+        if len(fields) == 4:  # TREC layout: query iteration document grade
+            fields = [fields[0], fields[2], fields[3]]
+        if len(fields) != 3:
+            reason = f"expected 3 tab-separated fields (query-id, corpus-id, score), got {line.strip()!r}"
+            skipped.append((location, reason))
+            continue
+        qid, doc_id, grade_text = (f.strip() for f in fields)
+        try:
+            grade = int(grade_text)
+        except ValueError:
+            skipped.append((location, f"score {grade_text!r} is not an integer"))
+            continue
+        if qid not in queries:
+            skipped.append((location, f"query {qid!r} is not in queries.jsonl (judgment skipped)"))
+        elif doc_id not in doc_ids:
+            judgments.setdefault(qid, {})  # the query is reported later if no judgment remains
+            skipped.append((location, f"document {doc_id!r} is not in corpus.jsonl (judgment skipped)"))
+        elif doc_id in judgments.get(qid, {}):
+            skipped.append((location, f"duplicate judgment of query {qid!r} and document {doc_id!r}"))
+        else:
+            judgments.setdefault(qid, {})[doc_id] = grade
     return judgments

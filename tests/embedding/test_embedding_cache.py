@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from ragpipe.embedding.cache import CachedEmbedder, EmbeddingCache
 from ragpipe.embedding.hashing import HashingEmbedder, HashingEmbedderConfig
 from ragpipe.errors import RagpipeError
+from ragpipe.testing import RecordingEmbedder
 
 TEXTS = [
     "Aspirin inhibits platelet aggregation.",
@@ -27,49 +27,17 @@ TEXTS = [
 DIMENSION = 64
 
 
-class CallRecorder:
-    """Wraps a real embedder and records the texts it was asked to embed."""
-
-    def __init__(self, inner: HashingEmbedder) -> None:
-        self.inner = inner
-        self.documents: list[str] = []
-        self.queries: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def max_input_tokens(self) -> int | None:
-        return self.inner.max_input_tokens
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.input_lengths(texts)
-
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        self.documents.extend(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.queries.extend(texts)
-        return self.inner.embed_queries(texts)
-
-
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION))
 
 
-def cached_over(inner: HashingEmbedder | CallRecorder, folder: Path) -> CachedEmbedder:
+def cached_over(inner: HashingEmbedder | RecordingEmbedder, folder: Path) -> CachedEmbedder:
     return CachedEmbedder(inner, EmbeddingCache(folder / "embeddings.sqlite"))
 
 
 def test_second_call_computes_nothing(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    recorder = CallRecorder(embedder)
+    recorder = RecordingEmbedder(embedder)
     cached = cached_over(recorder, tmp_path)
     first = cached.embed_documents(TEXTS)
     assert (cached.computed, cached.reused) == (3, 0)
@@ -90,7 +58,7 @@ def test_counts_are_per_run_while_the_file_is_shared(tmp_path: Path, embedder: H
 
 
 def test_duplicates_in_one_call_are_embedded_once(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    recorder = CallRecorder(embedder)
+    recorder = RecordingEmbedder(embedder)
     cached = cached_over(recorder, tmp_path)
     vectors = cached.embed_documents([TEXTS[0], TEXTS[1], TEXTS[0], TEXTS[0]])
     assert recorder.documents == [TEXTS[0], TEXTS[1]]
@@ -100,7 +68,7 @@ def test_duplicates_in_one_call_are_embedded_once(tmp_path: Path, embedder: Hash
 
 
 def test_mixed_hits_and_misses_keep_input_order(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    recorder = CallRecorder(embedder)
+    recorder = RecordingEmbedder(embedder)
     cached = cached_over(recorder, tmp_path)
     cached.embed_documents([TEXTS[1]])
     mixed = [TEXTS[2], TEXTS[1], "A brand new sentence about kidneys.", TEXTS[0]]
@@ -112,7 +80,9 @@ def test_mixed_hits_and_misses_keep_input_order(tmp_path: Path, embedder: Hashin
 
 def test_vectors_of_another_model_id_are_not_reused(tmp_path: Path) -> None:
     plain = HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION))
-    prefixed = CallRecorder(HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION, document_prefix="passage: ")))
+    prefixed = RecordingEmbedder(
+        HashingEmbedder(HashingEmbedderConfig(dimension=DIMENSION, document_prefix="passage: "))
+    )
     cached_over(plain, tmp_path).embed_documents(TEXTS)
     second = cached_over(prefixed, tmp_path)
     second.embed_documents(TEXTS)
@@ -199,7 +169,7 @@ def test_in_dir_names_the_shared_file(tmp_path: Path) -> None:
 
 
 def test_concurrent_threads_embed_each_text_once(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    recorder = CallRecorder(embedder)
+    recorder = RecordingEmbedder(embedder)
     cached = cached_over(recorder, tmp_path)
     texts = [f"Sentence {i} about cells and proteins." for i in range(40)]
     results: list[np.ndarray] = []
@@ -216,7 +186,7 @@ def test_concurrent_threads_embed_each_text_once(tmp_path: Path, embedder: Hashi
 
 
 def test_queries_pass_straight_through(tmp_path: Path, embedder: HashingEmbedder) -> None:
-    recorder = CallRecorder(embedder)
+    recorder = RecordingEmbedder(embedder)
     cached = cached_over(recorder, tmp_path)
     queries = ["what inhibits platelets?", "what inhibits platelets?"]
     vectors = cached.embed_queries(queries)

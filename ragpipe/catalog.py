@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ragpipe.errors import IndexDamagedError
@@ -93,6 +94,15 @@ class Catalog:
             raise IndexDamagedError(str(self.path), f"not a readable catalog ({exc})") from None
         return conn
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Hold the lock for a read; a catalog that cannot answer (corrupt pages, malformed rows) is damaged."""
+        with self._lock:
+            try:
+                yield
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                raise IndexDamagedError(str(self.path), f"the catalog cannot be read ({exc})") from None
+
     def seal(self) -> None:
         """Checkpoint the WAL into the file and leave WAL mode, so the file stands alone (before publishing)."""
         with self._lock:
@@ -101,19 +111,14 @@ class Catalog:
 
     def document_versions(self) -> dict[str, str]:
         """Document id -> the version recorded when it was indexed (see IngestRunner._version)."""
-        with self._lock:
+        with self._reading():
             return {r["id"]: r["version"] for r in self.conn.execute("SELECT id, version FROM documents")}
 
     def document_sources(self) -> dict[str, str]:
         """Document id -> the path its text was read from (its ``source`` metadata)."""
         sql = "SELECT id, json_extract(metadata, '$.source') AS source FROM documents"
-        with self._lock:
+        with self._reading():
             return {r["id"]: str(r["source"] or "") for r in self.conn.execute(sql)}
-
-    def chunk_ids(self, doc_id: str) -> list[str]:
-        with self._lock:
-            rows = self.conn.execute("SELECT id FROM chunks WHERE doc_id=? ORDER BY ord", (doc_id,))
-            return [r["id"] for r in rows]
 
     def replace_document(self, document: Document, version: str, chunks: Sequence[Chunk]) -> None:
         """Atomically record ``document`` with exactly ``chunks`` (old chunks are removed)."""
@@ -155,18 +160,19 @@ class Catalog:
         """Every chunk in a stable order (document id, then position), read ``page`` rows at a time."""
         after: tuple[str, int] = ("", -1)
         while True:
-            with self._lock:
+            with self._reading():
                 rows = self.conn.execute(
                     "SELECT * FROM chunks WHERE (doc_id, ord) > (?, ?) ORDER BY doc_id, ord LIMIT ?", (*after, page)
                 ).fetchall()
+                chunks = [_row_to_chunk(row) for row in rows]
             if not rows:
                 return
-            yield from (_row_to_chunk(row) for row in rows)
+            yield from chunks
             after = (rows[-1]["doc_id"], rows[-1]["ord"])
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
-        with self._lock:
+        with self._reading():
             for start in range(0, len(ids), 500):
                 batch = list(ids[start : start + 500])
                 marks = ",".join("?" * len(batch))
@@ -175,23 +181,23 @@ class Catalog:
         return out
 
     def count_documents(self) -> int:
-        with self._lock:
+        with self._reading():
             return int(self.conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
 
     def count_chunks(self) -> int:
-        with self._lock:
+        with self._reading():
             return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def most_repeated_text(self) -> tuple[int, str | None]:
         """How often the most frequent chunk text occurs, and a document holding it ((0, None) if empty)."""
-        with self._lock:
+        with self._reading():
             row = self.conn.execute(
                 "SELECT COUNT(*) AS n, MIN(doc_id) AS doc FROM chunks GROUP BY text ORDER BY n DESC LIMIT 1"
             ).fetchone()
         return (0, None) if row is None else (int(row["n"]), str(row["doc"]))
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._reading():
             row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
             return None if row is None else str(row["value"])
 

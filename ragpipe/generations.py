@@ -84,10 +84,12 @@ def write_description(index_root: Path, description: dict[str, Any]) -> None:
 
 
 def read_description(index_root: Path) -> dict[str, Any] | None:
+    """The recorded description of an index, or None when it is missing or not a JSON object."""
     try:
-        return dict(json.loads((index_root / DESCRIPTION).read_text(encoding="utf-8")))
-    except (FileNotFoundError, ValueError):
+        data = json.loads((index_root / DESCRIPTION).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) and isinstance(data.get("config", {}), dict) else None
 
 
 def newest_published(name_dir: Path) -> tuple[Path, str] | None:
@@ -218,11 +220,11 @@ def publish(index_root: Path, keep: int = 2) -> str:
     Call with :class:`IngestLock` held and every writer of the work folder closed."""
     work = work_dir(index_root)
     generation = f"{time.time_ns():020d}-{secrets.token_hex(4)}"
-    (work / BASE).unlink(missing_ok=True)
     _fsync_tree(work)
     target = generation_dir(index_root, generation)
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(work, target)
+    os.rename(work, target)  # before BASE goes: a crash in between leaves no work folder that lost its base
+    (target / BASE).unlink(missing_ok=True)
     pointer = index_root / f".{CURRENT}.{generation}"
     pointer.write_text(generation, encoding="utf-8")
     fsync_path(pointer)

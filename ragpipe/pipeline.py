@@ -14,8 +14,9 @@ from ragpipe.config.loading import load_config
 from ragpipe.config.models import PipelineConfig
 from ragpipe.config.settings import RuntimeSettings, load_settings
 from ragpipe.errors import ConfigError, IndexDamagedError
-from ragpipe.factory import QueryStages, check_stages, ingest_stages, query_stages
+from ragpipe.factory import QueryStages, check_stages, index_stages, ingest_stages, query_stages
 from ragpipe.filters import FilterExpr
+from ragpipe.index_location import IndexLocation
 from ragpipe.index_state import IndexState
 from ragpipe.model_pool import ModelPool, shared_models
 from ragpipe.serving import LiveIndex
@@ -57,6 +58,7 @@ class Pipeline:
         self._ingest_lock = threading.Lock()
         self._stages_lock = threading.Lock()
         self._stages: dict[Path, QueryStages] = {}
+        self._configs: dict[Path, PipelineConfig | None] = {}  # index folder -> the config that built it
         self._live = LiveIndex(self._open_state)
 
     @classmethod
@@ -114,10 +116,15 @@ class Pipeline:
                 if state is not None:
                     self._live.release(state)
         if damage is not None:
+            if report.generation is None:
+                raise IndexDamagedError(
+                    damage.path, f"{damage.reason} (the ingest indexed no document to rebuild it from)"
+                )
             reason = f"the published index was damaged ({damage.reason}); rebuilt it from the configured sources"
             report.notes.insert(0, FileFailure(damage.path, reason))
-        if report.generation is not None:
-            self._after_publish(report)
+        note = self._exact_search_note(report) if report.generation is not None else None
+        if note is not None:
+            report.notes.append(note)
         return report
 
     def plan(self, paths: Sequence[str | Path] | None = None, id_prefix: str = "") -> IngestPlan:
@@ -190,16 +197,13 @@ class Pipeline:
         ``strict``: this config's own index, never a previous config's."""
         own = generations.current(self.index_dir)
         root, generation = self.index_dir, own
-        if own is None and self.serve_previous_index and not strict:
+        served = self._live.current_root()
+        if own is None and self.serve_previous_index and not strict and served != self.index_dir:
             previous = self._previous_index()
             if previous is not None:
                 root, generation = previous
-        serving_other = strict and root == self.index_dir and self._serving_previous()
-        return self._live.acquire(root, generation, private=serving_other)
-
-    def _serving_previous(self) -> bool:
-        served = self._live.current_root()
-        return served is not None and served != self.index_dir
+        private = strict and served is not None and served != self.index_dir
+        return self._live.acquire(root, generation, private=private)
 
     def _previous_index(self) -> tuple[Path, str] | None:
         previous = generations.newest_published(self.index_dir.parent)
@@ -215,17 +219,25 @@ class Pipeline:
 
     def _config_of(self, root: Path) -> PipelineConfig | None:
         """The config that built the index at ``root``: this config, or this config with the index-defining
-        sections of that index (None when its description does not reproduce its folder)."""
+        sections of that index (None when its description does not reproduce its folder). Cached: a
+        folder's name is the fingerprint of what defines it, so its description never changes."""
         if root == self.index_dir:
             return self.config
+        with self._stages_lock:
+            if root in self._configs:
+                return self._configs[root]
         description = generations.read_description(root) or {}
         data = self.config.model_dump(mode="json")
         data.update(description.get("config", {}))
         try:
-            config = load_config(data, base_dir=self.config.base_dir)
+            config: PipelineConfig | None = load_config(data, base_dir=self.config.base_dir)
         except ConfigError:
-            return None
-        return config if config.index_dir(self.settings.data_dir) == root else None
+            config = None
+        if config is not None and config.index_dir(self.settings.data_dir) != root:
+            config = None
+        with self._stages_lock:
+            self._configs[root] = config
+        return config
 
     def _query_stages(self, config: PipelineConfig) -> QueryStages:
         key = config.index_dir(self.settings.data_dir)
@@ -234,13 +246,13 @@ class Pipeline:
                 self._stages[key] = query_stages(config, self.settings, self.models)
             return self._stages[key]
 
-    def _after_publish(self, report: IngestReport) -> None:
-        """Switch to the newly published generation now, and note when its dense search runs exactly."""
-        state = self._acquire()
-        try:
-            repeats, doc_id = report.most_repeated
-            reason = state.facts.exact_search_reason
-            if reason is not None and doc_id is not None and repeats > 1:
-                report.notes.append(FileFailure(doc_id, reason))
-        finally:
-            self._live.release(state)
+    def _exact_search_note(self, report: IngestReport) -> FileFailure | None:
+        """A note when the new generation's dense search runs exactly because a chunk text repeats (the
+        store decides from the count the generation recorded; nothing is opened)."""
+        repeats, doc_id = report.most_repeated
+        if doc_id is None or repeats <= 1:
+            return None
+        location = IndexLocation(folder=self.index_dir, root=self.index_dir, writable=False, max_text_repeats=repeats)
+        store, _ = index_stages(self.config, self.settings, location)
+        reason = store.exact_search_reason()
+        return FileFailure(doc_id, reason) if reason is not None else None

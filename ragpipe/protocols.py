@@ -53,7 +53,12 @@ class Embedder(Protocol):
         ...
 
     def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        """Each document text's length in the model's tokens, prefix included, before any cut."""
+        """Each document text's length in the model's tokens, prefix and special tokens included, before any
+        cut (``input_lengths([""])`` is what every text costs besides its own tokens)."""
+        ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the model's tokens in one document text (no prefix, no special tokens)."""
         ...
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
@@ -65,9 +70,8 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Chunks with dense (and optionally sparse) vectors, searchable under a metadata filter."""
-
-    supports_sparse: bool
+    """Chunks with dense (and optionally sparse) vectors, searchable under a metadata filter. Whether a
+    store keeps sparse vectors is declared on its config class (``StoreConfig.supports_sparse``)."""
 
     def open(self, chunks: int) -> None:
         """Open a published generation now and check that it holds ``chunks`` points; raise

@@ -1,4 +1,4 @@
-"""Shared helpers of the llama-index chunkers: exact offsets, chunk ids, a fixed tokenizer, lazy loading.
+"""Shared helpers of the llama-index chunkers: exact offsets, chunk ids, the fixed-tokenizer sentence splitter.
 
 llama-index splitters return plain strings (stripped, sometimes with whitespace rebuilt), so every
 piece is mapped back to a span of the document with :class:`OffsetAligner`; a chunk's text is
@@ -8,46 +8,22 @@ only, and its global ``Settings`` (which default to OpenAI) are never read or wr
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 
+from ragpipe.chunking.tokens import cl100k_tokenizer
 from ragpipe.config.stages import ChunkerConfig
 from ragpipe.errors import ConfigError, ParseError
 from ragpipe.types import Chunk, Document
 
 if TYPE_CHECKING:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
-
-    from ragpipe.protocols import Embedder
-
-T = TypeVar("T")
-Tokenizer = Callable[[str], list[int]]
-
-# llama-index's default tokenizer is tiktoken cl100k_base ("gpt-3.5-turbo"); its BPE file ships inside
-# llama-index-core under the name tiktoken's cache gives this URL. These constants mirror tiktoken_ext.
-_CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
-_CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
-_CL100K_PATTERN = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]"""
-    r"""|\s+(?!\S)|\s"""
-)
-_CL100K_SPECIAL = {
-    "<|endoftext|>": 100257,
-    "<|fim_prefix|>": 100258,
-    "<|fim_middle|>": 100259,
-    "<|fim_suffix|>": 100260,
-    "<|endofprompt|>": 100276,
-}
 
 
 def make_chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
@@ -74,50 +50,6 @@ class TokenWindowConfig(ChunkerConfig):
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
             )
         return self
-
-
-class Lazy(Generic[T]):
-    """A value built by ``factory`` on first :meth:`get`; concurrent first calls build it once."""
-
-    def __init__(self, factory: Callable[[], T]) -> None:
-        self._factory = factory
-        self._lock = threading.Lock()
-        self._value: T | None = None
-
-    def get(self) -> T:
-        if self._value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = self._factory()
-        return self._value
-
-
-def cl100k_tokenizer() -> Tokenizer:
-    """tiktoken cl100k_base from llama-index's bundled file: its default, immune to its global tokenizer."""
-    return _CL100K.get()
-
-
-def _load_cl100k() -> Tokenizer:
-    import llama_index.core
-    import tiktoken
-
-    name = hashlib.sha1(_CL100K_URL.encode()).hexdigest()
-    path = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache" / name
-    data = path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != _CL100K_SHA256:
-        raise ConfigError(f"tiktoken file {path} bundled with llama-index-core is corrupt (sha256 mismatch)")
-    ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
-    encoding = tiktoken.Encoding(
-        name="cl100k_base", pat_str=_CL100K_PATTERN, mergeable_ranks=ranks, special_tokens=_CL100K_SPECIAL
-    )
-
-    def encode(text: str) -> list[int]:
-        return encoding.encode(text, allowed_special="all")
-
-    return encode
-
-
-_CL100K: Lazy[Tokenizer] = Lazy(_load_cl100k)  # loaded once (~0.7 s), on first use
 
 
 @lru_cache(maxsize=1)
@@ -280,41 +212,3 @@ def build_chunks(document: Document, spans: Sequence[Span]) -> list[Chunk]:
             )
         )
     return chunks
-
-
-@lru_cache(maxsize=1)
-def _adapter_class() -> type[BaseEmbedding]:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.bridge.pydantic import PrivateAttr
-
-    class EmbedderAdapter(BaseEmbedding):
-        """llama-index view of a ragpipe Embedder (documents and queries keep their own prefixes)."""
-
-        _embedder: Any = PrivateAttr()
-
-        def __init__(self, embedder: Embedder, batch_size: int) -> None:
-            super().__init__(model_name=embedder.model_id, embed_batch_size=batch_size)
-            self._embedder = embedder
-
-        @classmethod
-        def class_name(cls) -> str:
-            return "RagpipeEmbedderAdapter"
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._embedder.embed_queries([query])[0].tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._get_text_embeddings([text])[0]
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._embedder.embed_documents(texts).tolist()
-
-    return EmbedderAdapter
-
-
-def embedding_adapter(embedder: Embedder, batch_size: int = 64) -> BaseEmbedding:
-    """Wrap a ragpipe Embedder as a llama-index ``BaseEmbedding`` (for SemanticSplitterNodeParser)."""
-    return _adapter_class()(embedder, batch_size)  # type: ignore[call-arg]

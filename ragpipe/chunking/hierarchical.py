@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from ragpipe.chunking.base import Lazy, OffsetAligner, Span, build_chunks, make_sentence_splitter, span_id
+from ragpipe.chunking.base import OffsetAligner, Span, build_chunks, make_sentence_splitter, span_id
+from ragpipe.chunking.tokens import Lazy
 from ragpipe.config.stages import ChunkerConfig
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document

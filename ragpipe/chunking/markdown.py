@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ragpipe.chunking.base import (
-    Lazy,
     OffsetAligner,
     Span,
     TokenWindowConfig,
@@ -23,6 +22,7 @@ from ragpipe.chunking.base import (
     make_sentence_splitter,
     run_splitter,
 )
+from ragpipe.chunking.tokens import Lazy
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from ragpipe.chunking.base import (
-    Lazy,
     OffsetAligner,
     Span,
     align_pieces,
     build_chunks,
-    embedding_adapter,
     make_sentence_splitter,
     run_splitter,
 )
+from ragpipe.chunking.llama_embedding import embedding_adapter
+from ragpipe.chunking.tokens import Lazy
 from ragpipe.config.stages import ChunkerConfig
 from ragpipe.protocols import Embedder
 from ragpipe.registry import register

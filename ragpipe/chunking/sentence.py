@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ragpipe.chunking.base import Lazy, TokenWindowConfig, make_sentence_splitter, split_document
+from ragpipe.chunking.base import TokenWindowConfig, make_sentence_splitter, split_document
+from ragpipe.chunking.tokens import Lazy
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ragpipe.chunking.base import Lazy, TokenWindowConfig, cl100k_tokenizer, split_document
+from ragpipe.chunking.base import TokenWindowConfig, split_document
+from ragpipe.chunking.tokens import Lazy, cl100k_tokenizer
 from ragpipe.registry import register
 from ragpipe.types import Chunk, Document
 

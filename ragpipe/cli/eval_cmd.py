@@ -112,6 +112,9 @@ def eval_(
         regressions = check_regression(summary, base_summary, max_drop, alpha)
         compared = compared_metrics(summary, base_summary)
         console.print(f"gate: compared {len(compared)} metric(s) with {baseline}: {', '.join(compared)}")
+        capped = [m for m in compared if m in result.capped or m in base_summary.get("capped", {})]
+        if capped:
+            console.print(f"gate: capped by retrieval depth (the values are what it allows): {', '.join(capped)}")
         _print_gate(console, regressions, str(baseline), max_drop, alpha)
         if regressions:
             raise typer.Exit(EXIT_REGRESSION)

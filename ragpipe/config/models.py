@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import Field, PrivateAttr, create_model, field_validator
 
@@ -138,11 +139,18 @@ class PipelineConfig(StrictModel):
     answer: GeneratorConfig
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _fingerprint: str | None = PrivateAttr(default=None)
 
     @property
     def base_dir(self) -> Path:
         """Folder that relative source paths are resolved against (the config file's folder)."""
         return self._base_dir
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (``update`` is not validated, as in pydantic); the cached fingerprint is not carried over."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._fingerprint = None
+        return copy
 
     def with_base_dir(self, base_dir: Path) -> PipelineConfig:
         self._base_dir = base_dir
@@ -165,9 +173,12 @@ class PipelineConfig(StrictModel):
         return parts
 
     def fingerprint(self) -> str:
-        """Short hash of :meth:`index_definition`: the index folder of this config."""
-        blob = json.dumps(self.index_definition(), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """Short hash of :meth:`index_definition`: the index folder of this config (computed once: the
+        config is immutable)."""
+        if self._fingerprint is None:
+            blob = json.dumps(self.index_definition(), sort_keys=True)
+            self._fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return self._fingerprint
 
     def index_dir(self, data_dir: Path) -> Path:
         return data_dir / self.name / self.fingerprint()

@@ -55,6 +55,9 @@ class HashingEmbedder:
     def input_lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(_WORD.findall(self.config.document_prefix + t)) for t in texts]
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [match.span() for match in _WORD.finditer(text)]
+
     def _features(self, text: str) -> list[str]:
         words = _WORD.findall(text.lower())
         if self.config.max_length is not None:

@@ -129,3 +129,10 @@ class TokenCounter:
         if not texts:
             return []
         return [len(encoding.ids) for encoding in self._get().encode_batch(list(texts))]
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the tokens of ``text``, special tokens left out."""
+        encoding = self._get().encode(text)
+        return [
+            span for span, special in zip(encoding.offsets, encoding.special_tokens_mask, strict=True) if not special
+        ]

@@ -84,13 +84,25 @@ class SentenceTransformersEmbedder:
     def input_lengths(self, texts: Sequence[str]) -> list[int]:
         """Token counts of the prefixed document texts (with the model's own tokenizer)."""
         prefixed = [self.config.document_prefix + t for t in texts]
-        folder = self._resolve()[0]
-        if (folder / "tokenizer.json").is_file():
-            if self._counter is None:
-                self._counter = TokenCounter(folder / "tokenizer.json")
-            return self._counter.lengths(prefixed)
+        counter = self._token_counter()
+        if counter is not None:
+            return counter.lengths(prefixed)
         tokenizer = self.model.tokenizer
         return [len(ids) for ids in tokenizer(prefixed, truncation=False)["input_ids"]]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        counter = self._token_counter()
+        if counter is not None:
+            return counter.spans(text)
+        encoded = self.model.tokenizer(text, truncation=False, add_special_tokens=False, return_offsets_mapping=True)
+        return [tuple(span) for span in encoded["offset_mapping"]]
+
+    def _token_counter(self) -> TokenCounter | None:
+        """The model's tokenizer.json read with ``tokenizers`` (no torch), when the folder has one."""
+        folder = self._resolve()[0]
+        if self._counter is None and (folder / "tokenizer.json").is_file():
+            self._counter = TokenCounter(folder / "tokenizer.json")
+        return self._counter
 
     @property
     def model(self) -> SentenceTransformer:

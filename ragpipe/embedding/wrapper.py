@@ -27,3 +27,6 @@ class EmbedderWrapper:
 
     def input_lengths(self, texts: Sequence[str]) -> list[int]:
         return self.inner.input_lengths(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.inner.token_spans(text)

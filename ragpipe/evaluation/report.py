@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from ragpipe.evaluation import plots
-from ragpipe.evaluation.sweep_leaderboard import ci_text, difference_text, embedding_work_lines
+from ragpipe.evaluation.sweep_leaderboard import capped_note, ci_text, difference_text, embedding_work_lines
 from ragpipe.evaluation.sweep_result import LOSS, WIN, AxisEffect, SweepResult
 
 LEADERBOARD_METRICS = 3
@@ -97,7 +97,7 @@ def _leaderboard(sweep: SweepResult) -> str:
             _cell(str(rank)),
             _name_cell(result.name),
             _cell(ci_text(result, primary), "ci"),
-            *(_cell(_num(result.metrics.get(m))) for m in others),
+            *(_cell(result.metric_text(m)) for m in others),
             _cell(_num(latency.get("p50"), 1)),
             _cell(_num(latency.get("p95"), 1)),
             _cell(_num(ingest.seconds, 1)),
@@ -115,7 +115,7 @@ def _metric_tables(sweep: SweepResult) -> str:
     for index, group in enumerate(_groups(sweep.metrics, MEANS_PER_TABLE)):
         rows = [_head(["variant", *group])]
         for result in sweep.ordered():
-            cells = [_cell(_num(result.metrics.get(m)), title=ci_text(result, m)) for m in group]
+            cells = [_cell(result.metric_text(m), title=ci_text(result, m)) for m in group]
             rows.append(f"<tr{_row_class(sweep, result.name)}>" + _name_cell(result.name) + "".join(cells) + "</tr>")
         tables.append(_table(_group_id("metrics", index), rows))
     return "".join(tables)
@@ -172,6 +172,7 @@ def render_html(sweep: SweepResult) -> str:
         f'<p class="meta">{escape(embedding_work_lines(sweep)[0])}</p>',
         f"<h2>Leaderboard (by {escape(primary)})</h2>",
         _leaderboard(sweep),
+        *(f'<p class="meta">{escape(line)}</p>' for line in capped_note(sweep)),
         _failures(sweep),
         "<h2>Each metric per variant (mean, 95% bootstrap CI)</h2>",
         _img(plots.metric_bars(records, sweep.metrics, baseline), "metrics per variant"),

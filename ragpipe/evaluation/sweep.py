@@ -161,6 +161,7 @@ def _variant_result(
         latency_ms=dict(result.latency_ms),
         counts=dict(result.counts),
         skipped=tuple(result.skipped),
+        capped=dict(result.capped),
         ingest=ingest,
         index_dir=index_dir,
         eval_dir=eval_dir,

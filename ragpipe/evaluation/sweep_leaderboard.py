@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ragpipe.evaluation.sweep_result import LOSS, WIN, PairedComparison, SweepResult
-from ragpipe.evaluation.sweep_variant import VariantResult
+from ragpipe.evaluation.sweep_variant import CAPPED_NOTE, VariantResult
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -41,14 +41,18 @@ def difference_text(sweep: SweepResult, variant: str, metric: str, with_ci: bool
 
 
 def ci_text(result: VariantResult, metric: str) -> str:
-    """``0.712 [0.650, 0.770]``: the mean and its 95% CI (the mean alone without a CI, empty without a mean)."""
-    mean = result.metrics.get(metric)
-    if mean is None:
-        return ""
-    if metric not in result.ci:
-        return _fmt(mean)
+    """``0.712 [0.650, 0.770]``: the mean (``*`` when capped) and its 95% CI (the mean alone without a CI,
+    empty without a mean)."""
+    mean = result.metric_text(metric)
+    if not mean or metric not in result.ci:
+        return mean
     low, high = result.ci[metric]
-    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{mean} [{low:.3f}, {high:.3f}]"
+
+
+def capped_note(sweep: SweepResult) -> list[str]:
+    """The footnote for ``*`` marks, when some variant has a capped metric."""
+    return [CAPPED_NOTE] if any(result.capped for result in sweep.variants) else []
 
 
 def _test_cells(test: PairedComparison | None) -> list[Any]:
@@ -107,14 +111,14 @@ def markdown_text(sweep: SweepResult) -> str:
             str(rank),
             f"`{result.name}`",
             ci_text(result, primary),
-            *(_fmt(result.metrics.get(m)) for m in others),
+            *(result.metric_text(m) for m in others),
             _fmt(result.latency_ms.get("p50"), 1),
             _fmt(result.latency_ms.get("p95"), 1),
             _fmt(result.ingest.chunks_embedded),
             difference_text(sweep, result.name, primary),
         ]
         lines.append(_md_row(cells))
-    lines += ["", *significance_markdown(sweep), "", *embedding_work_lines(sweep)]
+    lines += ["", *capped_note(sweep), "", *significance_markdown(sweep), "", *embedding_work_lines(sweep)]
     if sweep.failed:
         lines += ["", "## Failed variants", ""]
         lines += [f"- `{f.name}`: {f.message}" for f in sweep.failed]
@@ -177,7 +181,7 @@ def terminal_table(sweep: SweepResult) -> Table:
             str(rank),
             escape(result.name),
             ci_text(result, primary),
-            *(_fmt(result.metrics.get(m)) for m in others),
+            *(result.metric_text(m) for m in others),
             _fmt(result.latency_ms.get("p50"), 1),
             _fmt(result.latency_ms.get("p95"), 1),
             _fmt(result.ingest.chunks_embedded),

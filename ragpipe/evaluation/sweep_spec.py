@@ -20,7 +20,6 @@ does not exist in the config fails with a ConfigError naming the sweep file, the
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,11 @@ from pydantic import Field, ValidationError, model_validator
 from ragpipe.config.base import StrictModel
 from ragpipe.config.loading import format_validation_error, load_config, read_config_file
 from ragpipe.config.models import PipelineConfig
-from ragpipe.errors import ConfigError
+from ragpipe.config.settings import load_settings
+from ragpipe.errors import ConfigError, RagpipeError
+from ragpipe.evaluation.sweep_names import derive_name, flatten, override_string, value_label
+from ragpipe.factory import check_stages
+from ragpipe.model_pool import shared_models
 
 _ERROR_LINE = re.compile(r"^\s+([^\s:]+): ")
 _ABSENT = object()
@@ -136,39 +139,6 @@ class SweepSpec:
         return list(names)
 
 
-def override_string(path: str, value: Any) -> str:
-    """``path=value`` with the value as JSON (a YAML subset), so strings, lists and mappings survive intact."""
-    return f"{path}={json.dumps(value, ensure_ascii=False)}"
-
-
-def value_label(value: Any) -> str:
-    """Compact text for a value in names and tables: ``256``, ``token``, ``{"type":"rrf"}``."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def flatten(path: str, value: Any) -> list[tuple[str, Any]]:
-    """Leaf ``(dotted.path, value)`` pairs of a value that may be a (nested) mapping."""
-    if isinstance(value, Mapping) and value:
-        return [pair for key, sub in value.items() for pair in flatten(f"{path}.{key}", sub)]
-    return [(path, value)]
-
-
-def derive_name(settings: Sequence[tuple[str, Any]]) -> str:
-    """``chunking.type=token,chunk_size=256``: a key under the same parent as the previous one drops the prefix."""
-    if not settings:
-        return "base"
-    parts: list[str] = []
-    previous_parent: str | None = None
-    for path, value in (pair for p, v in settings for pair in flatten(p, v)):
-        parent, _, leaf = path.rpartition(".")
-        shown = leaf if parent and parent == previous_parent else path
-        parts.append(f"{shown}={value_label(value)}")
-        previous_parent = parent
-    return ",".join(parts)
-
-
 def load_sweep(path: Path, base_overrides: Sequence[str] = ()) -> SweepSpec:
     """Parse and validate a sweep file; ``base_overrides`` (``--set``) apply to the base before each variant."""
     path = Path(path)
@@ -255,6 +225,17 @@ def _load(spec: SweepSpec, overrides: Sequence[str]) -> PipelineConfig:
     return load_config(spec.base, all_overrides, base_dir=spec.path.resolve().parent)
 
 
+def _check_stages(config: PipelineConfig) -> None:
+    """The pipeline's build-time checks (ConfigError); a model that cannot be found fails the variant when
+    it runs instead, so the other variants still run."""
+    try:
+        check_stages(config, shared_models().embedder(config.embedding, load_settings()))
+    except ConfigError:
+        raise
+    except RagpipeError:
+        return
+
+
 def _build_variant(
     spec: SweepSpec,
     name: str | None,
@@ -264,6 +245,7 @@ def _build_variant(
     label = name or derive_name(settings)
     try:
         config = _load(spec, [override_string(p, v) for p, v in settings])
+        _check_stages(config)
     except ConfigError as exc:
         raise ConfigError(_variant_error(spec, label, settings, str(exc))) from None
     return Variant(label, settings, {str(k): value_label(v) for k, v in (axes or {}).items()}, config)

@@ -12,6 +12,13 @@ from typing import Any
 
 from ragpipe.errors import RagpipeError
 
+CAPPED_MARK = "*"
+"""Marks a mean that some questions' ranking could not fill at its k (retrieval stopped at its depth)."""
+CAPPED_NOTE = (
+    "* capped: for some questions the ranking held fewer than k documents (chunks, for span metrics) because a "
+    "leg stopped at its depth (retrieval.dense_top_k / lexical_top_k); the value is what that depth allows"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class IngestSummary:
@@ -59,12 +66,21 @@ class VariantResult:
     counts: Mapping[str, int] = field(default_factory=dict)
     skipped: tuple[tuple[str, str], ...] = ()
     """``(location, reason)`` of each question the evaluation skipped."""
+    capped: Mapping[str, int] = field(default_factory=dict)
+    """Metric -> questions whose ranking could not fill its k (see :mod:`ragpipe.evaluation.metric_plan`)."""
     ingest: IngestSummary = IngestSummary()
     index_dir: str = ""
     eval_dir: str = ""
     """The variant's own evaluation files, relative to the sweep's output folder."""
     config: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The variant's full effective config (JSON form)."""
+
+    def metric_text(self, metric: str, digits: int = 3) -> str:
+        """The mean as shown in tables, with ``*`` when it is capped by retrieval depth ("" without a mean)."""
+        mean = self.metrics.get(metric)
+        if mean is None:
+            return ""
+        return f"{mean:.{digits}f}{CAPPED_MARK if metric in self.capped else ''}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +93,7 @@ class VariantResult:
             "latency_ms": dict(self.latency_ms),
             "counts": dict(self.counts),
             "skipped": [{"location": where, "reason": why} for where, why in self.skipped],
+            "capped": dict(self.capped),
             "ingest": self.ingest.to_dict(),
             "index_dir": self.index_dir,
             "eval_dir": self.eval_dir,
@@ -95,6 +112,7 @@ class VariantResult:
             latency_ms=dict(data.get("latency_ms", {})),
             counts=dict(data.get("counts", {})),
             skipped=tuple((s["location"], s["reason"]) for s in data.get("skipped", [])),
+            capped=dict(data.get("capped", {})),
             ingest=IngestSummary.from_dict(data.get("ingest", {})),
             index_dir=data.get("index_dir", ""),
             eval_dir=data.get("eval_dir", ""),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from ragpipe.config.models import PipelineConfig
 from ragpipe.errors import ParseError
 from ragpipe.factory import IngestStages
 from ragpipe.ingest.capture import library_messages
+from ragpipe.ingest.fit import Fitting
 from ragpipe.ingest.loader import DocumentLoadError, hash_file, load_document
 from ragpipe.ingest.sources import FoundFile
 from ragpipe.ingest.targets import Targets, Walk, normalized
@@ -58,25 +58,6 @@ class _Pending:
     def add(self, document: Document, version: str, chunks: list[Chunk]) -> None:
         self.items.append((document, version, chunks))
         self.chunk_count += len(chunks)
-
-
-@dataclass
-class _Truncation:
-    """Chunks longer than the embedder reads, counted over one ingest."""
-
-    limit: int | None
-    chunks: int = 0
-    documents: list[str] = field(default_factory=list)
-
-    def note(self) -> FileFailure | None:
-        if not self.chunks:
-            return None
-        reason = (
-            f"{self.chunks} chunk(s) of {len(self.documents)} document(s) are longer than the embedder's "
-            f"{self.limit} tokens (embedding.max_length): their ends are missing from the dense vectors "
-            "(lexical search still sees them); shorten chunking's size to keep them whole"
-        )
-        return FileFailure(self.documents[0], reason)
 
 
 class IngestRunner:
@@ -118,7 +99,7 @@ class IngestRunner:
         seen: dict[str, Path] = {}
         contents: dict[str, FoundFile] = {}
         duplicates: set[str] = set()
-        truncation = _Truncation(self.stages.embedder.max_input_tokens)
+        fitting = Fitting(self.stages.embedder, self.config.embedding.allow_truncation)
         pending = _Pending()
         with Progress(progress) as bar:
             bar.start("files", total=len(files))
@@ -128,7 +109,7 @@ class IngestRunner:
                 report.documents_seen += 1
                 if not self._claim(found, seen, sources, targets, report):
                     continue
-                outcome = self._prepare(found, known, contents, report)
+                outcome = self._prepare(found, known, contents, report, fitting)
                 if outcome is _DUPLICATE:
                     del seen[found.doc_id]  # not indexed under this id: an earlier copy is
                     duplicates.add(found.doc_id)
@@ -137,11 +118,11 @@ class IngestRunner:
                     continue
                 pending.add(*outcome)
                 if pending.chunk_count >= self.config.ingest.batch_size:
-                    self._write(work.index(), pending, known, report, truncation)
+                    self._write(work.index(), pending, known, report)
                     bar.advance("chunks embedded+written", pending.chunk_count)
                     pending = _Pending()
             if pending.items:
-                self._write(work.index(), pending, known, report, truncation)
+                self._write(work.index(), pending, known, report)
                 bar.advance("chunks embedded+written", pending.chunk_count)
             gone = self._gone(known, sources, seen, duplicates, targets, walk)
             if gone:
@@ -154,7 +135,7 @@ class IngestRunner:
                 repeats, doc_id = work.index().catalog.most_repeated_text()
                 report.generation = work.publish(repeats)
                 report.most_repeated = (repeats, doc_id)
-        note = truncation.note()
+        note = fitting.note()
         if note is not None:
             report.notes.append(note)
         report.texts_embedded = self.stages.embedder.computed
@@ -235,7 +216,12 @@ class IngestRunner:
         return True
 
     def _prepare(
-        self, found: FoundFile, known: dict[str, str], contents: dict[str, FoundFile], report: IngestReport
+        self,
+        found: FoundFile,
+        known: dict[str, str],
+        contents: dict[str, FoundFile],
+        report: IngestReport,
+        fitting: Fitting,
     ) -> tuple[Document, str, list[Chunk]] | object | None:
         """The document's new version and chunks; None if unchanged or failed; _DUPLICATE for a copy of a
         document indexed earlier in this run (``contents``: version -> the file indexed with it)."""
@@ -253,7 +239,7 @@ class IngestRunner:
                 return None
             with library_messages(str(found.path)) as messages:
                 loaded = load_document(found, static, max_bytes, self.stages.parsers)
-                chunks = self.stages.chunker.chunk(loaded.document)
+                chunks = fitting.fit(loaded.document, self.stages.chunker.chunk(loaded.document))
         except DocumentLoadError as exc:
             target = report.skipped if exc.skipped else report.failures
             target.append(FileFailure(str(found.path), exc.reason))
@@ -287,7 +273,6 @@ class IngestRunner:
         pending: _Pending,
         known: dict[str, str],
         report: IngestReport,
-        truncation: _Truncation,
     ) -> None:
         """Replace the pending documents' points (in slices of ``batch_size`` chunks, so one huge document
         does not make one huge embedding call), then record them in the catalog."""
@@ -301,7 +286,6 @@ class IngestRunner:
         for start in range(0, len(chunks), size):
             part = chunks[start : start + size]
             texts = [c.text for c in part]
-            _count_truncated(truncation, part, embedder.input_lengths(texts) if truncation.limit else [])
             before = embedder.computed
             dense = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
             report.chunks_embedded += embedder.computed - before
@@ -311,14 +295,6 @@ class IngestRunner:
             known[document.id] = version
         report.documents_indexed += len(pending.items)
         report.chunks_indexed += len(chunks)
-
-
-def _count_truncated(truncation: _Truncation, chunks: Sequence[Chunk], lengths: Sequence[int]) -> None:
-    for chunk, length in zip(chunks, lengths, strict=False):
-        if truncation.limit is not None and length > truncation.limit:
-            truncation.chunks += 1
-            if not truncation.documents or truncation.documents[-1] != chunk.doc_id:
-                truncation.documents.append(chunk.doc_id)
 
 
 _DUPLICATE = object()

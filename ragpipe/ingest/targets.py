@@ -2,11 +2,14 @@
 
 - Without paths: the config's sources. Every indexed document no longer found is deleted (except under a
   folder that could not be listed this run).
-- With paths (``ragpipe ingest docs/ a.md``): a path inside a configured source's folder keeps the ids and
-  metadata that source gives its files (a file no source's globs take gets its path relative to that
-  folder); any other path is a source of its own (ids relative to it, ``id_prefix`` prepended). Indexed
-  documents read from under those paths that are gone are deleted — only those. An id that the index holds
-  for a file at another path is refused (it would replace that document), naming both files.
+- With paths (``ragpipe ingest docs/ a.md``): configured sources win. A path inside a configured source's
+  folder is walked by that source (its globs, ids and metadata); a path that holds source folders walks
+  those sources; a file named explicitly that no source takes gets its path relative to that folder. Any
+  other path is a source of its own (ids relative to it, ``id_prefix`` prepended). Indexed documents read
+  from under those paths that are gone are deleted — only those. An id that the index holds for a file at
+  another path is refused (it would replace that document), naming both files. A later ingest of the
+  configured sources makes the index equal to them again: documents ingested from paths outside every
+  source are then deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ragpipe.config.models import PipelineConfig, SourceConfig
+from ragpipe.errors import ConfigError
 from ragpipe.ingest.sources import FoundFile, SkippedPath, discover, inside, resolve_source_path
 from ragpipe.types import FileFailure
 
@@ -61,22 +65,29 @@ class Targets:
             yield from self._explicit_files(path, walk)
 
     def _explicit_files(self, path: Path, walk: Walk) -> Iterator[FoundFile]:
-        owners = [s for s in self.sources if _is_folder_source(s, self.base_dir, path)]
-        if not owners:
+        """The files of one explicit path. Configured sources win: a path inside a source's folder is walked
+        by that source (its globs, ids and metadata), a path holding source folders walks those sources;
+        only a file named explicitly that no source takes gets an id of its own. Any other path is a source
+        of its own (ids relative to it, with ``id_prefix``)."""
+        roots = {id(s): _folder_root(s, self.base_dir) for s in self.sources}
+        owners = [s for s in self.sources if roots[id(s)] is not None and inside(path, roots[id(s)])]
+        held = [s for s in self.sources if roots[id(s)] is not None and inside(roots[id(s)], path) and s not in owners]
+        if not owners and not held:
             adhoc = SourceConfig(path=str(path), id_prefix=self.id_prefix)
             yield from _prefixed(discover(adhoc, self.base_dir, walk.on_skip(self.id_prefix)), adhoc)
             return
         claimed: set[Path] = set()
-        for source in owners:
-            for found in _prefixed(discover(source, self.base_dir, walk.on_skip(source.id_prefix), path), source):
-                if found.path not in claimed:
-                    claimed.add(found.path)
+        walks = [(s, path) for s in owners] + [(s, None) for s in held]
+        for source, under in walks:
+            for found in _prefixed(discover(source, self.base_dir, walk.on_skip(source.id_prefix), under), source):
+                if normalized(found.path) not in claimed:
+                    claimed.add(normalized(found.path))
                     yield found
-        root = normalized(resolve_source_path(owners[0], self.base_dir))
-        plain = SourceConfig(path=str(root))
-        for found in discover(plain, self.base_dir, None, path):
-            if found.path not in claimed:
-                yield found
+        if path.is_file() and path not in claimed:
+            root = roots[id(owners[0])] if owners else path.parent
+            assert root is not None
+            doc_id = self.id_prefix + path.relative_to(root).as_posix()
+            yield FoundFile(path=path, doc_id=doc_id, root=root)
 
     def may_delete(self, doc_id: str, source: str, walk: Walk) -> bool:
         """Whether an indexed document that this ingest did not find is gone (and so deleted)."""
@@ -97,12 +108,13 @@ def ingest_targets(config: PipelineConfig, paths: Sequence[str | Path] | None, i
     return Targets(resolved, config.base_dir, tuple(config.sources), id_prefix)
 
 
-def _is_folder_source(source: SourceConfig, base_dir: Path, path: Path) -> bool:
+def _folder_root(source: SourceConfig, base_dir: Path) -> Path | None:
+    """The normalized folder of a configured folder source (None for a single-file or missing source)."""
     try:
         root = resolve_source_path(source, base_dir)
-    except Exception:  # a configured source that does not exist holds nothing
-        return False
-    return root.is_dir() and inside(path, normalized(root))
+    except ConfigError:  # a configured source that does not exist holds nothing
+        return None
+    return normalized(root) if root.is_dir() else None
 
 
 def normalized(path: str | Path) -> Path:

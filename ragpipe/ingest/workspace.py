@@ -8,6 +8,7 @@ the catalog, the store flushed and optimized, the catalog sealed, and the genera
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,17 @@ class WorkIndex:
     store: VectorStore
     lexical: LexicalIndex
     resumed: bool
+
+    def readable(self) -> bool:
+        """Whether the catalog and the store open and count (a check of a resumed work folder)."""
+        try:
+            self.catalog.count_documents()
+            self.store.count()
+        except BaseException as exc:  # sqlite3, the engines' errors, a pyo3 panic; never an interrupt
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            return False
+        return True
 
     def close(self) -> None:
         self.store.close()
@@ -56,14 +68,21 @@ class Workspace:
         return self._index is not None
 
     def index(self) -> WorkIndex:
-        """The work generation's stages, preparing (or resuming) the folder on first use."""
+        """The work generation's stages, preparing (or resuming) the folder on first use. A resumed folder
+        that no longer opens (the killed run left a file half-written) is discarded and started afresh."""
         if self._index is None:
-            folder, resumed = generations.prepare_work(self.index_root, self.base)
-            location = IndexLocation(folder=folder, root=self.index_root, writable=True)
-            store, lexical = index_stages(self.config, self.settings, location)
-            catalog = Catalog(folder / generations.CATALOG)
-            self._index = WorkIndex(folder, catalog, store, lexical, resumed)
+            self._index = self._open()
+            if self._index.resumed and not self._index.readable():
+                self._index.close()
+                shutil.rmtree(self._index.folder)
+                self._index = self._open()
         return self._index
+
+    def _open(self) -> WorkIndex:
+        folder, resumed = generations.prepare_work(self.index_root, self.base)
+        location = IndexLocation(folder=folder, root=self.index_root, writable=True)
+        store, lexical = index_stages(self.config, self.settings, location)
+        return WorkIndex(folder, Catalog(folder / generations.CATALOG), store, lexical, resumed)
 
     def publish(self, text_repeats: int) -> str:
         """Finish the work generation (lexical index, store flush/optimize, sealed catalog) and publish it

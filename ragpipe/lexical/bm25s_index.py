@@ -63,6 +63,16 @@ class Bm25sIndex(InProcessLexicalIndex[Bm25sConfig]):
         return bm25s.BM25.load(folder, show_progress=False)
 
     def _vocabulary_size(self, model: Any) -> int:
+        """The vocabulary size, after checking that the score matrix's arrays fit together (a valid but
+        inconsistent .npy would otherwise fail inside a query)."""
+        scores = model.scores
+        data, indices, indptr, rows = scores["data"], scores["indices"], scores["indptr"], int(scores["num_docs"])
+        if not (len(data) == len(indices) == int(indptr[-1])):
+            raise ValueError(
+                f"score matrix arrays disagree: {len(data)} values, {len(indices)} rows, {len(indptr)} columns"
+            )
+        if len(indices) and int(indices.max()) >= rows:
+            raise ValueError(f"the score matrix names row {int(indices.max())} of {rows}")
         return len(model.vocab_dict)
 
     def _query_terms(self, model: Any, tokens: list[str]) -> list[Any]:

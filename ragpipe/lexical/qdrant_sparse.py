@@ -116,8 +116,8 @@ class QdrantSparseIndex:
             state = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError as exc:
-            raise ConfigError(f"{self.state_path}: not JSON ({exc})") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{self.state_path}: unreadable or not JSON ({exc})") from None
         value = state.get("avg_len") if isinstance(state, dict) else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{self.state_path}: 'avg_len' must be a positive number, got {value!r}")

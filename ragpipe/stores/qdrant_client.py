@@ -84,8 +84,6 @@ class QdrantConfig(StoreConfig):
 class QdrantStore:
     """Dense ("dense", cosine) and sparse ("sparse", IDF modifier) named vectors in one collection."""
 
-    supports_sparse = True
-
     def __init__(self, config: QdrantConfig, location: IndexLocation, settings: RuntimeSettings) -> None:
         self.config = config
         self.location = location
@@ -109,7 +107,7 @@ class QdrantStore:
     def open(self, chunks: int) -> None:
         """Connect now. In local mode the points live in the generation: a folder that cannot be read, or that
         holds another number of points than ``chunks``, raises IndexDamagedError naming it. A server
-        collection is written in place by ingests (see the module doc), so its count is not checked."""
+        collection lives on the server, written in place by each ingest, so its count is not checked."""
         where = str(self.location.folder / LOCAL_DIR)
         try:
             self._connect()
@@ -149,6 +147,12 @@ class QdrantStore:
                 path.mkdir(parents=True, exist_ok=True)
                 try:  # calls are serialized by self._lock, so the SQLite handle may cross threads
                     client = QdrantClient(path=str(path), force_disable_check_same_thread=True)
+                except PermissionError as exc:
+                    raise RagpipeError(
+                        f"the qdrant local index at {path} cannot be opened: local mode needs write access to its "
+                        f"folder (it locks it), even to read; use store.type 'qdrant-edge' or a Qdrant server for a "
+                        f"read-only data dir ({exc})"
+                    ) from exc
                 except RuntimeError as exc:
                     raise RagpipeError(
                         f"the qdrant local index at {path} is already open in another process (or another store "

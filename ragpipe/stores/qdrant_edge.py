@@ -42,7 +42,8 @@ from ragpipe.stores._common import (
     wanted_payload_indexes,
 )
 from ragpipe.stores._edge_child import open_replica, optimize_in_child
-from ragpipe.stores._payload import DENSE, SPARSE, FilterModels, engine_doc_ids_filter, engine_filter
+from ragpipe.stores._edge_engine import engine_failure, filter_models, payload_index_params, shard_config
+from ragpipe.stores._payload import DENSE, SPARSE, engine_doc_ids_filter, engine_filter
 from ragpipe.types import Chunk, Hit, SparseVector
 
 if TYPE_CHECKING:
@@ -84,8 +85,6 @@ class QdrantEdgeConfig(StoreConfig):
 class QdrantEdgeStore:
     """Dense ("dense", cosine) and sparse ("sparse", IDF modifier) vectors in one Qdrant Edge shard."""
 
-    supports_sparse = True
-
     def __init__(self, config: QdrantEdgeConfig, location: IndexLocation) -> None:
         self.config = config
         self.location = location
@@ -110,7 +109,7 @@ class QdrantEdgeStore:
                 points = int(shard.count(CountRequest(exact=True)))
                 shard.scroll(ScrollRequest(limit=1, with_payload=True, with_vector=True))
             except BaseException as exc:
-                if not _engine_failure(exc):
+                if not engine_failure(exc):
                     raise
                 raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot read its points: {exc}") from None
         if points != chunks:
@@ -136,9 +135,9 @@ class QdrantEdgeStore:
                 if exists:
                     shard = EdgeShard.load(str(self.path))
                 else:
-                    shard = EdgeShard.create(str(self.path), self._edge_config(dimension))
+                    shard = EdgeShard.create(str(self.path), shard_config(dimension, self.config))
             except BaseException as exc:
-                if not _engine_failure(exc):
+                if not engine_failure(exc):
                     raise
                 raise self._open_error(exc) from exc
             self._ensure_payload_indexes(shard)
@@ -153,56 +152,26 @@ class QdrantEdgeStore:
         try:
             return EdgeShard.load(str(self.path))
         except BaseException as exc:
-            if not _engine_failure(exc):
+            if not engine_failure(exc):
                 raise
             if "WouldBlock" not in str(exc) and os.access(self.path, os.W_OK):
                 raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot load the shard: {exc}") from None
         try:
             shard, self._replica = open_replica(self.path, self.location.scratch_root())
         except BaseException as exc:
-            if not _engine_failure(exc):
+            if not engine_failure(exc):
                 raise
             raise IndexDamagedError(str(self.path), f"Qdrant Edge cannot load the shard: {exc}") from None
         return shard
 
-    def _edge_config(self, dimension: int) -> Any:
-        from qdrant_edge import (
-            Distance,
-            EdgeConfig,
-            EdgeSparseVectorParams,
-            EdgeVectorParams,
-            HnswIndexConfig,
-            Modifier,
-        )
-
-        return EdgeConfig(
-            vectors={DENSE: EdgeVectorParams(size=dimension, distance=Distance.Cosine)},
-            sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
-            hnsw_config=HnswIndexConfig(
-                m=self.config.hnsw_m, ef_construct=self.config.hnsw_ef_construct, full_scan_threshold=10000
-            ),
-        )
-
     def _ensure_payload_indexes(self, shard: Any) -> None:
         """Create missing payload indexes (before points arrive, with HNSW sub-graphs disabled)."""
-        from qdrant_edge import (
-            BoolIndexParams,
-            FloatIndexParams,
-            IntegerIndexParams,
-            KeywordIndexParams,
-            UpdateOperation,
-        )
+        from qdrant_edge import UpdateOperation
 
-        params = {
-            "keyword": lambda: KeywordIndexParams(enable_hnsw=False),
-            "integer": lambda: IntegerIndexParams(lookup=True, range=True, enable_hnsw=False),
-            "float": lambda: FloatIndexParams(enable_hnsw=False),
-            "bool": lambda: BoolIndexParams(enable_hnsw=False),
-        }
         existing = set(shard.info().payload_schema)
         for key, schema in wanted_payload_indexes(self.config.payload_indexes):
             if key not in existing:
-                shard.update(UpdateOperation.create_field_index(key, params[schema]()))
+                shard.update(UpdateOperation.create_field_index(key, payload_index_params(schema)))
                 existing.add(key)
 
     def _open_error(self, exc: Exception) -> RagpipeError:
@@ -266,7 +235,7 @@ class QdrantEdgeStore:
             if shard is None or not parts:
                 return
             for ids in parts:
-                shard.update(UpdateOperation.delete_points_by_filter(engine_doc_ids_filter(ids, _filter_models())))
+                shard.update(UpdateOperation.delete_points_by_filter(engine_doc_ids_filter(ids, filter_models())))
 
     # ------------------------------------------------------------------ reads
 
@@ -299,7 +268,7 @@ class QdrantEdgeStore:
         request = QueryRequest(
             limit=top_k,
             query=query,
-            filter=engine_filter(flt, _filter_models()),
+            filter=engine_filter(flt, filter_models()),
             with_payload=True,
             with_vector=False,
             params=params,
@@ -311,32 +280,7 @@ class QdrantEdgeStore:
             try:
                 points = shard.query(request)
             except BaseException as exc:
-                if not _engine_failure(exc):
+                if not engine_failure(exc):
                     raise
                 raise IndexDamagedError(str(self.path), f"Qdrant Edge failed a query: {exc}") from None
         return hits(points)
-
-
-def _engine_failure(exc: BaseException) -> bool:
-    """An error raised by the Rust engine: an exception, or a pyo3 panic (which derives from BaseException
-    only), never an interrupt or an exit."""
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def _filter_models() -> FilterModels:
-    """qdrant-edge's filter classes for :func:`engine_filter`."""
-    import numpy as np
-    from qdrant_edge import FieldCondition, Filter, IsEmptyCondition, MatchAny, MatchValue, RangeFloat
-
-    def match_value(value: str | int | bool) -> Any:
-        # qdrant-edge-py 0.9 reads a Python bool as the integer 0/1; numpy.bool_ reaches it as a bool
-        return MatchValue(value=np.bool_(value) if isinstance(value, bool) else value)
-
-    return FilterModels(
-        filter=Filter,
-        field_condition=FieldCondition,
-        match_value=match_value,
-        match_any=MatchAny,
-        range=RangeFloat,
-        is_empty=IsEmptyCondition,
-    )

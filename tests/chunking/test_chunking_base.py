@@ -1,4 +1,4 @@
-"""Offset alignment, chunk ids, the fixed tokenizer and chunk building (ragpipe.chunking.base)."""
+"""Offset alignment, chunk ids, chunk building (ragpipe.chunking.base) and the fixed tokenizer (.tokens)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from ragpipe.chunking.base import (
     Span,
     align_pieces,
     build_chunks,
-    cl100k_tokenizer,
     make_chunk_id,
     span_id,
 )
+from ragpipe.chunking.tokens import cl100k_tokenizer
 from ragpipe.errors import ParseError
 from ragpipe.types import Document
 

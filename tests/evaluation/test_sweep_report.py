@@ -19,8 +19,8 @@ import pytest
 from ragpipe.evaluation.names import DEFAULT_METRICS, LEXICAL_ANSWER_METRICS
 from ragpipe.evaluation.report import render_html
 from ragpipe.evaluation.sweep_compare import axis_effects, paired_comparisons, pareto_front, ranked
+from ragpipe.evaluation.sweep_names import derive_name
 from ragpipe.evaluation.sweep_result import BestVariant, EmbeddingWork, SweepResult
-from ragpipe.evaluation.sweep_spec import derive_name
 from ragpipe.evaluation.sweep_variant import IngestSummary, VariantFailure, VariantResult
 
 WINDOW_PX = 1280
@@ -260,3 +260,19 @@ def test_the_leaderboard_ranks_every_variant_and_the_metric_tables_hold_every_me
     assert headers == list(sweep.metrics)
     tests = re.findall(r'<table id="significance(?:-\d+)?"><tr>(.*?)</tr>', html)
     assert [re.sub(r"<[^>]+>", "", h) for row in tests for h in re.findall(r"<th>(.*?)</th>", row)] == headers
+
+
+def test_capped_metrics_are_marked_in_every_table_and_explained() -> None:
+    from dataclasses import replace
+
+    from ragpipe.evaluation.sweep_leaderboard import markdown_text
+
+    sweep = wide_sweep()
+    capped = replace(sweep.variants[0], capped={"recall@100": 30})
+    sweep = replace(sweep, variants=(capped, *sweep.variants[1:]))
+    markdown, html = markdown_text(sweep), render_html(sweep)
+    value = f"{capped.metrics['recall@100']:.3f}*"
+    assert value in markdown and value in html
+    assert "* capped: for some questions the ranking held fewer than k documents" in markdown
+    assert "* capped: for some questions" in html
+    assert SweepResult.from_dict(sweep.to_dict()).variant(capped.name).capped == {"recall@100": 30}

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ragpipe.errors import ConfigError
-from ragpipe.evaluation.sweep_spec import derive_name, load_sweep, override_string
+from ragpipe.evaluation.sweep_names import derive_name, override_string
+from ragpipe.evaluation.sweep_spec import load_sweep
 
 BASE = """
 name: sweeptest

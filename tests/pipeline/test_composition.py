@@ -32,8 +32,6 @@ class DenseOnlyStoreConfig(StoreConfig):
 
 @registry.register("store", config=DenseOnlyStoreConfig)
 class DenseOnlyStore:
-    supports_sparse = False
-
     def __init__(self, config: DenseOnlyStoreConfig) -> None:
         self.config = config
 
@@ -64,16 +62,38 @@ def test_chunks_longer_than_the_embedder_reads_are_refused_unless_truncation_is_
     assert default_markdown.stage_notes == []  # its default size fits the bundled model
 
 
-def test_ingest_reports_chunks_the_embedder_cuts(tmp_path: Path, settings: RuntimeSettings) -> None:
-    words = " ".join(f"word{i}" for i in range(600))  # one long sentence: 600 words, ~1,800 word pieces
+def test_chunks_the_embedder_would_cut_are_split_to_fit_unless_the_cut_is_accepted(
+    tmp_path: Path, settings: RuntimeSettings
+) -> None:
+    """cl100k and word-piece counts differ: a chunk within ``chunk_size`` can still be longer than the model
+    reads. Such chunks are split into pieces that fit (every token reaches the dense vector), or, with
+    ``allow_truncation``, kept and counted."""
     corpus = tmp_path / "long"
     corpus.mkdir()
-    (corpus / "long.txt").write_text(words + ".\n", encoding="utf-8")
-    config = {"name": "long", "sources": [{"path": str(corpus)}], "embedding": {"allow_truncation": True}}
-    with Pipeline.from_config(config, ["chunking.chunk_size=2000"], settings=settings) as rag:
+    # shell commands: ~1.5 word pieces per cl100k token, so 60-token chunks hold ~90 word pieces
+    words = " ".join(f"Run kubectl rollout restart deployment/payments-api-{i} -n prod-eu-west-{i}." for i in range(60))
+    (corpus / "ledger.txt").write_text(words + "\n", encoding="utf-8")
+    config = {"name": "long", "sources": [{"path": str(corpus)}], "embedding": {"max_length": 64}}
+    overrides = ["chunking.type=token", "chunking.chunk_size=60", "chunking.chunk_overlap=0"]
+    with Pipeline.from_config(config, overrides, settings=settings) as rag:
         report = rag.ingest(progress=False)
-    (note,) = [n for n in report.notes if "longer than the embedder" in n.reason]
-    assert note.path == "long.txt" and note.reason.startswith("1 chunk(s) of 1 document(s)")
+        (note,) = [n for n in report.notes if "longer than the embedder reads" in n.reason]
+        assert note.path == "ledger.txt" and "split into pieces that fit" in note.reason
+        with rag.index() as state:
+            assert state.catalog is not None
+            chunks = list(state.catalog.iter_chunks())
+        embedder = rag.models.embedder(rag.config.embedding, rag.settings)
+        assert max(embedder.input_lengths([c.text for c in chunks])) <= 64
+        assert any("fitted_from" in c.metadata for c in chunks)
+        text = (corpus / "ledger.txt").read_text(encoding="utf-8")
+        covered = {i for c in chunks for i in range(c.start, c.end)}
+        assert all(text[c.start : c.end] == c.text for c in chunks)
+        assert all(i in covered for i, char in enumerate(text) if not char.isspace())
+    accepted = {**config, "name": "long-cut", "embedding": {"max_length": 64, "allow_truncation": True}}
+    with Pipeline.from_config(accepted, overrides, settings=settings) as rag:
+        report = rag.ingest(progress=False)
+    (note,) = [n for n in report.notes if "longer than the embedder reads" in n.reason]
+    assert "their ends are missing from the dense vectors" in note.reason
 
 
 def test_query_time_vectors_never_reach_the_persistent_embedding_cache(config: dict, settings: RuntimeSettings) -> None:

@@ -109,3 +109,32 @@ def test_symlinks_out_of_a_source_are_refused_unless_allowed(
     with Pipeline.from_config(config, settings=settings) as rag:
         rag.ingest(progress=False)
         assert {"passwords.txt", "more/keys.txt"} <= set(indexed(rag))
+
+
+def test_explicit_paths_are_walked_by_the_configured_sources_they_hold_or_lie_in(
+    tmp_path: Path, plain: dict, settings: RuntimeSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a source written as ``../corpus`` (as configs/default.yaml does), ``ragpipe ingest corpus/ops`` and
+    ``ragpipe ingest .`` both give the source's ids and metadata: no file twice, no configured document lost."""
+    corpus = tmp_path / "corpus"
+    write(corpus / "ops" / "backups.md", "# Backups\n\nSnapshots run every 15 minutes.\n")
+    write(corpus / "security" / "keys.md", "# Keys\n\nKeys rotate every 90 days.\n")
+    write(tmp_path / "configs" / "notes.txt", "Not a document of the source.\n")
+    config_file = tmp_path / "configs" / "pipeline.yaml"
+    config_file.write_text(
+        "name: paths\nembedding: {type: hashing}\n"
+        "sources:\n  - {path: ../corpus, include: ['**/*.md'], id_prefix: hb/, metadata: {team: core}}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    with Pipeline.from_config(config_file, settings=settings) as rag:
+        rag.ingest(progress=False)
+        expected = {"hb/ops/backups.md": str(corpus / "ops/backups.md"), "hb/security/keys.md": ""}
+        assert sorted(indexed(rag)) == sorted(expected)
+        again = rag.ingest(["corpus/ops"], progress=False)
+        assert (again.documents_seen, again.documents_unchanged, again.failed) == (1, 1, 0)
+        everything = rag.ingest(["."], progress=False)  # holds the source folder: walked as that source
+        assert (everything.documents_deleted, everything.documents_unchanged, everything.failed) == (0, 2, 0)
+        assert sorted(indexed(rag)) == sorted(expected)
+        hit = rag.query("snapshots", top_k=1, answer=False).chunks[0]
+        assert hit.chunk.doc_id == "hb/ops/backups.md" and hit.chunk.metadata["team"] == "core"

@@ -2,7 +2,7 @@
 
 Importing ragpipe is light (no torch, no model loads) and changes nothing in the process: the offline
 switches are applied where a model or an online-capable library is first loaded (see
-:mod:`ragpipe._offline`). ragpipe logs to the ``ragpipe`` logger, which has a NullHandler: configure
+:mod:`ragpipe.offline`). ragpipe logs to the ``ragpipe`` logger, which has a NullHandler: configure
 logging to see its records (the ``ragpipe`` commands write them to ``<data_dir>/logs/ragpipe.log``).
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragpipe._offline import OFFLINE_ENV
+from ragpipe.offline import OFFLINE_ENV
 
 HEAVY = (
     "torch",

@@ -62,8 +62,8 @@ def doctor() -> None:
 
 def _torch_reference() -> np.ndarray:
     """The bundled model's vector of a test sentence on torch (sentence-transformers)."""
-    from ragpipe._offline import offline_environment
     from ragpipe.models import bundled_model_path
+    from ragpipe.offline import offline_environment
 
     started = time.perf_counter()
     offline_environment()

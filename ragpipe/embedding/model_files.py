@@ -14,9 +14,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragpipe._offline import offline_environment
 from ragpipe.errors import ModelNotFoundError
 from ragpipe.models import BUNDLED_ALIASES, BUNDLED_PACKAGE, describe_missing, resolve_model
+from ragpipe.offline import offline_environment
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import AliasChoices, Field
 
-from ragpipe._offline import offline_environment
 from ragpipe.config.stages import EmbedderConfig
 from ragpipe.embedding.model_files import TokenCounter, model_max_length, model_source, position_limit
 from ragpipe.errors import ConfigError, ModelNotFoundError
 from ragpipe.extras import require
+from ragpipe.offline import offline_environment
 from ragpipe.registry import register
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from ragpipe._offline import offline_environment
 from ragpipe.evaluation.names import RAGAS_ANSWER_METRICS
+from ragpipe.offline import offline_environment
 
 if TYPE_CHECKING:
     from rouge_score.rouge_scorer import RougeScorer

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ragpipe._offline import offline_environment
 from ragpipe.errors import RagpipeError
 from ragpipe.evaluation.names import LLM_METRIC_NAMES
+from ragpipe.offline import offline_environment
 
 
 class LLMJudgeError(RagpipeError):

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ragpipe._offline import offline_environment
 from ragpipe.config.stages import RerankerConfig
 from ragpipe.errors import ConfigError, ModelNotFoundError
 from ragpipe.extras import require
 from ragpipe.models import describe_missing, resolve_model
+from ragpipe.offline import offline_environment
 from ragpipe.registry import register
 from ragpipe.types import ScoredChunk
 

@@ -80,3 +80,12 @@ def test_bad_input_exits_2_with_a_clear_message(workspace: Path, args: list[str]
     out = run_eval(workspace, *args)
     assert out.returncode == 2, out.stdout + out.stderr
     assert message in out.stderr
+
+
+def test_strict_exits_3_when_a_dataset_line_was_skipped(workspace: Path) -> None:
+    args = ["--dataset", "qa.jsonl", "--corpus", "corpus", "--metrics", "ndcg@10", "--no-answer-metrics"]
+    relaxed = run_eval(workspace, *args, "--no-progress")
+    strict = run_eval(workspace, *args, "--strict", "--no-progress")
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert strict.returncode == 3, strict.stderr
+    assert "qa.jsonl:9: invalid JSON" in strict.stdout and "--strict: 1 item(s) were skipped" in strict.stdout

@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ragpipe._offline import offline_environment
 from ragpipe.errors import MissingDependencyError
+from ragpipe.offline import offline_environment
 
 SUPPORTED_UNSTRUCTURED = "0.27.30"
 # lru_cache'd functions in unstructured.nlp.tokenize that may hold results of an earlier model.

@@ -124,19 +124,24 @@ def main() -> None:
                 data = work / f"scifact-{sides.index(side)}"
                 result = run_child(side, "query", "configs/scifact/hybrid.yaml", full, data, shared_cache)
                 passes[side["name"]] += result["passes"]
-        figures = {
+        figures = {  # pass 1 of each child embeds every query; passes 2-3 find them in the query cache
             name: {
                 "ndcg10": runs[0]["ndcg10"],
-                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-                "p95_ms": statistics.median(r["p95_ms"] for r in runs),
+                "p50_ms": statistics.median(r["p50_ms"] for r in runs[0::3]),
+                "p95_ms": statistics.median(r["p95_ms"] for r in runs[0::3]),
+                "cached_p50_ms": statistics.median(r["p50_ms"] for i, r in enumerate(runs) if i % 3),
             }
             for name, runs in passes.items()
         }
-        print(f"\n{'':22s} {'ingest chunks/s':>16s} {'SciFact nDCG@10':>16s} {'query p50 ms':>13s} {'p95 ms':>8s}")
+        header = f"{'ingest chunks/s':>16s} {'SciFact nDCG@10':>16s} {'query p50 ms':>13s} {'p95 ms':>8s}"
+        print(f"\n{'':22s} {header} {'p50 ms, cached query vectors':>29s}")
         for side in sides:
             best = max(rates[side["name"]])
             f = figures[side["name"]]
-            print(f"{side['name']:22s} {best:16.1f} {f['ndcg10']:16.4f} {f['p50_ms']:13.1f} {f['p95_ms']:8.1f}")
+            print(
+                f"{side['name']:22s} {best:16.1f} {f['ndcg10']:16.4f} {f['p50_ms']:13.1f} {f['p95_ms']:8.1f} "
+                f"{f['cached_p50_ms']:29.1f}"
+            )
         before, after = (sides[0]["name"], sides[1]["name"])
         print(
             f"\nafter/before: ingest {max(rates[after]) / max(rates[before]):.3f}x (best of {args.rounds}, "

@@ -42,15 +42,28 @@ class Fitting:
     def limit(self) -> int | None:
         return self.embedder.max_input_tokens
 
+    def fit_batch(self, items: Sequence[tuple[Document, list[Chunk]]]) -> list[list[Chunk]]:
+        """The chunks of each ``(document, chunks)``, fitted; lengths are measured for the whole batch at once
+        (in slices of LENGTH_BATCH, so memory stays bounded for a document of 50k chunks)."""
+        if self.limit is None:
+            return [list(chunks) for _, chunks in items]
+        texts = [c.text for _, chunks in items for c in chunks]
+        lengths: list[int] = []
+        for start in range(0, len(texts), LENGTH_BATCH):
+            lengths += self.embedder.input_lengths(texts[start : start + LENGTH_BATCH])
+        fitted, offset = [], 0
+        for document, chunks in items:
+            fitted.append(self._fit(document, chunks, lengths[offset : offset + len(chunks)]))
+            offset += len(chunks)
+        return fitted
+
     def fit(self, document: Document, chunks: Sequence[Chunk]) -> list[Chunk]:
         """``chunks``, with those longer than the embedder reads split (or counted, when allowed)."""
+        return self.fit_batch([(document, list(chunks))])[0]
+
+    def _fit(self, document: Document, chunks: Sequence[Chunk], lengths: Sequence[int]) -> list[Chunk]:
         limit = self.limit
-        if limit is None or not chunks:
-            return list(chunks)
-        lengths: list[int] = []
-        for start in range(0, len(chunks), LENGTH_BATCH):  # bounded memory for a document of 50k chunks
-            lengths += self.embedder.input_lengths([c.text for c in chunks[start : start + LENGTH_BATCH]])
-        if max(lengths) <= limit:
+        if limit is None or not chunks or max(lengths) <= limit:
             return list(chunks)
         if self.documents[-1:] != [document.id]:
             self.documents.append(document.id)

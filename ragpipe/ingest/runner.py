@@ -109,7 +109,7 @@ class IngestRunner:
                 report.documents_seen += 1
                 if not self._claim(found, seen, sources, targets, report):
                     continue
-                outcome = self._prepare(found, known, contents, report, fitting)
+                outcome = self._prepare(found, known, contents, report)
                 if outcome is _DUPLICATE:
                     del seen[found.doc_id]  # not indexed under this id: an earlier copy is
                     duplicates.add(found.doc_id)
@@ -118,11 +118,11 @@ class IngestRunner:
                     continue
                 pending.add(*outcome)
                 if pending.chunk_count >= self.config.ingest.batch_size:
-                    self._write(work.index(), pending, known, report)
+                    self._write(work.index(), pending, known, report, fitting)
                     bar.advance("chunks embedded+written", pending.chunk_count)
                     pending = _Pending()
             if pending.items:
-                self._write(work.index(), pending, known, report)
+                self._write(work.index(), pending, known, report, fitting)
                 bar.advance("chunks embedded+written", pending.chunk_count)
             gone = self._gone(known, sources, seen, duplicates, targets, walk)
             if gone:
@@ -221,7 +221,6 @@ class IngestRunner:
         known: dict[str, str],
         contents: dict[str, FoundFile],
         report: IngestReport,
-        fitting: Fitting,
     ) -> tuple[Document, str, list[Chunk]] | object | None:
         """The document's new version and chunks; None if unchanged or failed; _DUPLICATE for a copy of a
         document indexed earlier in this run (``contents``: version -> the file indexed with it)."""
@@ -239,7 +238,7 @@ class IngestRunner:
                 return None
             with library_messages(str(found.path)) as messages:
                 loaded = load_document(found, static, max_bytes, self.stages.parsers)
-                chunks = fitting.fit(loaded.document, self.stages.chunker.chunk(loaded.document))
+                chunks = self.stages.chunker.chunk(loaded.document)
         except DocumentLoadError as exc:
             target = report.skipped if exc.skipped else report.failures
             target.append(FileFailure(str(found.path), exc.reason))
@@ -273,12 +272,18 @@ class IngestRunner:
         pending: _Pending,
         known: dict[str, str],
         report: IngestReport,
+        fitting: Fitting,
     ) -> None:
-        """Replace the pending documents' points (in slices of ``batch_size`` chunks, so one huge document
-        does not make one huge embedding call), then record them in the catalog."""
+        """Fit the pending documents' chunks to the embedder, replace their points (in slices of
+        ``batch_size`` chunks, so one huge document does not make one huge embedding call), then record them
+        in the catalog."""
         import numpy as np
 
-        chunks = [c for _, _, cs in pending.items for c in cs]
+        fitted = fitting.fit_batch([(document, doc_chunks) for document, _, doc_chunks in pending.items])
+        items = [
+            (document, version, chunks) for (document, version, _), chunks in zip(pending.items, fitted, strict=True)
+        ]
+        chunks = [c for _, _, cs in items for c in cs]
         embedder = self.stages.embedder
         # Also for documents the catalog does not know: an interrupted earlier run may have left points.
         target.store.delete_documents([doc.id for doc, _, _ in pending.items])
@@ -290,10 +295,10 @@ class IngestRunner:
             dense = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
             report.chunks_embedded += embedder.computed - before
             target.store.upsert(part, dense, target.lexical.encode(part))
-        for document, version, doc_chunks in pending.items:
+        for document, version, doc_chunks in items:
             target.catalog.replace_document(document, version, doc_chunks)
             known[document.id] = version
-        report.documents_indexed += len(pending.items)
+        report.documents_indexed += len(items)
         report.chunks_indexed += len(chunks)
 
 
